@@ -1,0 +1,57 @@
+"""Sessions: tests, lint, protos, bench, demo, examples (``nox -s <name>``)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Unit and integration tests (integration tests start real hubs on 127.0.0.1)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (style + errors) and mypy (types) on the hand-written code."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "tools", "noxfile.py")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def protos(session: nox.Session) -> None:
+    """Regenerate src/radiens_async/_generated from protos/."""
+    session.install(".[protos]")
+    session.run("python", "tools/gen_protos.py")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: ratios measured side by side in one run (never asserted in tests)."""
+    session.install("-e", ".[test]")
+    for script in ("stream_throughput.py", "stream_latency.py"):
+        session.run("python", f"benchmarks/{script}", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The newcomer's first run: the embedded hub streaming simulated spikes."""
+    session.install("-e", ".")
+    session.run("radiens-async", "demo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def examples(session: nox.Session) -> None:
+    """Run every example against the embedded hub."""
+    session.install("-e", ".")
+    import pathlib
+
+    for script in sorted(pathlib.Path("examples").glob("*.py")):
+        session.run("python", str(script))

@@ -1,0 +1,70 @@
+"""radiens-async: an asyncio-native SDK for the Radiens electrophysiology platform.
+
+``import radiens_async as radiens`` gives the documented blocking API (``radiens.AllegoClient``,
+``radiens.utils``) and, under it, the async core (``radiens.AsyncAllegoClient``) whose coroutines
+return pydantic models and whose live signals are async generators.
+
+Examples
+--------
+>>> import radiens_async as radiens
+>>> client = radiens.AllegoClient()  # doctest: +SKIP
+>>> client.restart('sim-spikes')  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from radiens_async import errors, utils
+from radiens_async._version import PROTOCOL_VERSION, __version__
+from radiens_async.client.allego import AsyncAllegoClient
+from radiens_async.client.embedded_hub import stop_embedded_hub
+from radiens_async.client.hub_registry import HubAddress, register_hub
+from radiens_async.errors import (
+    AlreadyExists,
+    ClientClosed,
+    ConnectError,
+    DeadlineExceeded,
+    FailedPrecondition,
+    FormatError,
+    InvalidArgument,
+    NotFound,
+    RadiensError,
+    RemoteError,
+    Unauthenticated,
+)
+from radiens_async.models.allego_state import AllegoState
+from radiens_async.models.channel_metadata import ChannelMetadata
+from radiens_async.models.ground_truth import SimGroundTruth
+from radiens_async.models.hub_info import HubCapabilities, HubHealth, HubVersion
+from radiens_async.models.signals import SignalChunk, Signals
+from radiens_async.sync.allego import AllegoClient
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "AllegoClient",
+    "AllegoState",
+    "AlreadyExists",
+    "AsyncAllegoClient",
+    "ChannelMetadata",
+    "ClientClosed",
+    "ConnectError",
+    "DeadlineExceeded",
+    "FailedPrecondition",
+    "FormatError",
+    "HubAddress",
+    "HubCapabilities",
+    "HubHealth",
+    "HubVersion",
+    "InvalidArgument",
+    "NotFound",
+    "RadiensError",
+    "RemoteError",
+    "SignalChunk",
+    "Signals",
+    "SimGroundTruth",
+    "Unauthenticated",
+    "__version__",
+    "errors",
+    "register_hub",
+    "stop_embedded_hub",
+    "utils",
+]

@@ -1,0 +1,1 @@
+"""Async clients and their transport (grpclib)."""

@@ -1,0 +1,364 @@
+"""``AsyncAllegoClient``: live acquisition, the async source of truth of ``AllegoClient``."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterator, Sequence
+from typing import Literal
+
+from radiens_async._generated.radiens.v1 import allego_grpc, allego_pb2, common_pb2
+from radiens_async.client.base import AsyncHubClient
+from radiens_async.errors import InvalidArgument
+from radiens_async.models.allego_state import AllegoState
+from radiens_async.models.channel_metadata import ChannelMetadata
+from radiens_async.models.converters.allego import (
+    channel_metadata_to_model,
+    ground_truth_to_model,
+    status_to_model,
+)
+from radiens_async.models.converters.samples import chunk_to_model, signals_to_model
+from radiens_async.models.ground_truth import SimGroundTruth
+from radiens_async.models.signals import SignalChunk, Signals
+from radiens_async.utils.aliases import parse_system_mode, resolve_headstage, resolve_probe
+from radiens_async.utils.enums import ClientType, Port, StreamMode, SystemMode
+
+StreamStart = Literal["head", "oldest"] | int
+
+
+class AsyncAllegoClient(AsyncHubClient):
+    """Data acquisition and instrument control (Allego), asyncio-native.
+
+    Every coroutine returns pydantic models or numpy arrays; live signals are an async
+    generator. Use it as an async context manager so the connection is closed.
+
+    Parameters
+    ----------
+    address, hub_name, token, timeout, connect_timeout
+        See :class:`~radiens_async.client.base.AsyncHubClient`.
+
+    Examples
+    --------
+    >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+    ...     await allego.restart("sim-spikes")
+    ...     await allego.set_streaming("on")
+    ...     async for chunk in allego.stream_signals():
+    ...         print(chunk.first_sample, chunk.data.shape)
+    """
+
+    @property
+    def type(self) -> ClientType:
+        """Returns ``ClientType.ALLEGO``."""
+        return ClientType.ALLEGO
+
+    @property
+    def component_id(self) -> str:
+        """Whose live-read cursor ``get_signals`` moves (one per client session)."""
+        return f"allego_python_client:{self.id}"
+
+    async def restart(
+        self, mode: str | int | SystemMode, *, seed: int | None = None, num_channels: int | None = None
+    ) -> None:
+        """Restart Allego in ``mode``; every setting returns to its initial value for that mode.
+
+        Parameters
+        ----------
+        mode : str, int or SystemMode
+            A mode name (``'smartbox_sim_gen_spikes'``), short name (``'sim-spikes'``), value or
+            member. Every ``smartbox_sim_*`` mode runs on the hub's simulator; hardware modes
+            raise :class:`~radiens_async.errors.FailedPrecondition` ("no ... hardware
+            detected") and change nothing.
+        seed : int, optional
+            Simulator seed (same seed, same samples). Default: the hub's seed.
+        num_channels : int, optional
+            Simulated amplifier channels: 16, 32, 64, 128 or a multiple of 128 up to 1024.
+
+        Raises
+        ------
+        InvalidArgument
+            Unknown mode name, or a channel count the simulator cannot lay out.
+        FailedPrecondition
+            A hardware mode (no hardware is attached).
+
+        Notes
+        -----
+        Streaming is stopped first (a new stream starts at sample 0).
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     await allego.restart("sim-spikes", seed=7)
+        """
+        system_mode = parse_system_mode(mode)
+        request = allego_pb2.RestartRequest(system_mode=int(system_mode))
+        if seed is not None:
+            request.seed = seed
+        if num_channels is not None:
+            request.num_channels = num_channels
+        await self._call("allego", "Restart", request)
+
+    async def get_status(self) -> AllegoState:
+        """The status of Allego (streaming, recording, sampling rate, mode, ports).
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     (await allego.get_status()).print()
+        ALLEGO status:
+        stream       : S_ON
+        ...
+        """
+        return status_to_model(await self._call("allego", "GetStatus", common_pb2.Empty()))
+
+    async def set_streaming(self, mode: str | int | bool | StreamMode) -> None:
+        """Set signal streaming ``'on'`` or ``'off'``.
+
+        Starting a stream clears the live cache; stream time restarts at 0.
+
+        Parameters
+        ----------
+        mode : str, int, bool or StreamMode
+            ``'on'``/``'off'`` (any case), 1/0, True/False or a ``StreamMode``.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     await allego.set_streaming("on")
+        """
+        on = StreamMode.parse(mode) == StreamMode.ON
+        await self._call("allego", "SetStreaming", allego_pb2.SetModeRequest(on=on))
+
+    async def set_sampling_freq(self, fs: float) -> None:
+        """Set the sampling frequency (samples/s).
+
+        Valid: 625, 1000, 1250, 1500, 2000, 2500, 3000, 3333, 4000, 5000, 6250, 8000, 10000,
+        12500, 15000, 20000, 25000, 30000. Refused while streaming.
+
+        Raises
+        ------
+        InvalidArgument
+            Any other rate.
+        FailedPrecondition
+            Streaming is on.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     await allego.set_sampling_freq(12500)
+        """
+        if isinstance(fs, bool) or not isinstance(fs, int | float):
+            raise InvalidArgument(f"sampling frequency must be a number, got {fs!r}")
+        await self._call("allego", "SetSamplingFreq", allego_pb2.SetSamplingFreqRequest(fs=float(fs)))
+
+    async def get_stream_loop_dur_ms(self) -> float:
+        """The stream loop duration in milliseconds (convert to seconds before sleeping on it).
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     await allego.get_stream_loop_dur_ms()
+        1.0
+        """
+        reply = await self._call("allego", "GetStreamLoopDur", common_pb2.Empty())
+        return float(reply.ms)
+
+    async def get_channel_metadata(self) -> ChannelMetadata:
+        """Channel metadata of all connected ports (ntv/dset/sys indices, types, sites).
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     meta = await allego.get_channel_metadata()
+        ...     meta.index(SignalType.AMP).sys[:3]
+        [0, 1, 2]
+        """
+        return channel_metadata_to_model(
+            await self._call("allego", "GetChannelMetadata", common_pb2.Empty())
+        )
+
+    async def get_available_sensors(self) -> dict[str, dict[str, int]]:
+        """Available headstage and probe models: ``{'headstages': {id: n}, 'probes': {id: n}}``.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     (await allego.get_available_sensors())['headstages']['passthrough_32']
+        32
+        """
+        reply = await self._call("allego", "GetAvailableSensors", common_pb2.Empty())
+        return {
+            "headstages": dict(sorted(reply.headstages.items())),
+            "probes": dict(sorted(reply.probes.items())),
+        }
+
+    async def set_sensor(self, port: str | int | Port, headstage_id: str, probe_id: str) -> None:
+        """Connect a sensor (headstage paired with probe) to a connected port.
+
+        Parameters
+        ----------
+        port : str, int or Port
+            A currently connected port (``'A'`` .. ``'H'``).
+        headstage_id, probe_id : str
+            IDs from :meth:`get_available_sensors`, or aliases from
+            ``radiens.utils.HEADSTAGE_ALIAS`` / ``PROBE_ALIAS``.
+
+        Raises
+        ------
+        InvalidArgument
+            The port is not connected, or the headstage / probe is unknown.
+
+        Warns
+        -----
+        UserWarning
+            When the port, headstage and probe channel counts differ.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     await allego.set_sensor('A', 'smart-32', '4x8-32')
+        """
+        port_enum = Port.parse(port)
+        status = await self.get_status()
+        if port_enum not in status.port_num_channels:
+            raise InvalidArgument(f"port {port_enum.name} is not valid or is not connected")
+        sensors = await self.get_available_sensors()
+        headstage = resolve_headstage(headstage_id, sensors["headstages"])
+        probe = resolve_probe(probe_id, sensors["probes"])
+        n_port = status.port_num_channels[port_enum]
+        n_hs = sensors["headstages"].get(headstage)
+        n_probe = sensors["probes"].get(probe)
+        if n_hs is not None and n_hs != n_port:
+            warnings.warn(
+                f"port {port_enum.name} number of channels={n_port} does not match headstage "
+                f"number of channels={n_hs}",
+                UserWarning,
+                stacklevel=2,
+            )
+        if n_hs is not None and n_probe is not None and n_hs != n_probe:
+            warnings.warn(
+                f"headstage number of channels={n_hs} does not match probe number of "
+                f"channels={n_probe}",
+                UserWarning,
+                stacklevel=2,
+            )
+        request = allego_pb2.SetSensorRequest(
+            port=port_enum.name, headstage_id=headstage, probe_id=probe
+        )
+        await self._call("allego", "SetSensor", request)
+
+    async def set_time_to_cache_head(self) -> None:
+        """Move this client's live-read cursor to the newest sample in the cache.
+
+        Call it before the first :meth:`get_signals`.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     await allego.set_time_to_cache_head()
+        """
+        await self._call(
+            "allego", "SetTimeToCacheHead", allego_pb2.CursorRequest(component_id=self.component_id)
+        )
+
+    async def get_signals(self, *, max_samples: int = 0) -> Signals:
+        """The signals since the last call (or since :meth:`set_time_to_cache_head`).
+
+        Consecutive calls return contiguous, non-overlapping blocks; the cursor moves to the
+        cache head. A cursor never set starts at the head (the first call returns no samples).
+
+        Parameters
+        ----------
+        max_samples : int
+            Return at most this many samples (0: everything up to the head); the rest comes
+            with the next call.
+
+        Returns
+        -------
+        Signals
+            ``data`` float32 channels x samples; ``time_range`` in seconds of stream time;
+            ``missed_samples`` > 0 if the cursor had fallen out of the cache.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     await allego.set_time_to_cache_head()
+        ...     await asyncio.sleep(0.1)
+        ...     sig = await allego.get_signals()
+        ...     sig.data.shape, sig.time_range
+        ((38, 3000), [1.2, 1.3])
+        """
+        if max_samples < 0:
+            raise InvalidArgument(f"max_samples must be >= 0, got {max_samples}")
+        request = allego_pb2.GetSignalsRequest(component_id=self.component_id, max_samples=max_samples)
+        return signals_to_model(await self._call("allego", "GetSignals", request))
+
+    async def stream_signals(
+        self,
+        *,
+        start: StreamStart = "head",
+        channels: Sequence[int] | None = None,
+        max_chunk_samples: int = 0,
+    ) -> AsyncIterator[SignalChunk]:
+        """Live signals as an async generator of :class:`SignalChunk`.
+
+        Each chunk carries its first sample index and the count of samples this subscriber
+        missed right before it (a consumer slower than real time loses the oldest samples,
+        never silently, and never slows acquisition or other subscribers). The generator ends
+        when streaming stops. Close it early with ``contextlib.aclosing`` or ``break`` (the hub
+        call is cancelled when the generator is closed).
+
+        Parameters
+        ----------
+        start : 'head', 'oldest' or int
+            Start at the newest sample (default), at the oldest still cached, or at a sample
+            index (older samples than the cache holds are reported as missed).
+        channels : sequence of int, optional
+            Sys indices of the channels to receive (default: all, in stream order).
+        max_chunk_samples : int
+            Upper bound of samples per chunk (0: the hub chooses, about 2 MiB per chunk).
+
+        Raises
+        ------
+        FailedPrecondition
+            Streaming is off.
+        InvalidArgument
+            Unknown channel indices or a negative start.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     async with contextlib.aclosing(allego.stream_signals()) as chunks:
+        ...         async for chunk in chunks:
+        ...             rms = np.sqrt((chunk.data ** 2).mean(axis=1))
+        """
+        request = allego_pb2.StreamSignalsRequest(
+            sys_idxs=list(channels or ()), max_chunk_samples=max_chunk_samples
+        )
+        if start == "head":
+            request.from_head = True
+        elif start == "oldest":
+            request.from_oldest = True
+        elif isinstance(start, int) and not isinstance(start, bool):
+            request.from_sample = start
+        else:
+            raise InvalidArgument(f"start must be 'head', 'oldest' or a sample index, got {start!r}")
+        async with self._transport.open_stream(
+            allego_grpc.AllegoStub, "StreamSignals", request
+        ) as messages:
+            async for message in messages:
+                yield chunk_to_model(message)
+
+    async def get_ground_truth(self, start_sample: int = 0, stop_sample: int = 0) -> SimGroundTruth:
+        """The simulator's ground truth for samples ``[start_sample, stop_sample)``.
+
+        ``stop_sample`` 0 means up to the cache head. For ``smartbox_sim_gen_spikes`` it lists
+        every spike (trough sample, unit, peak channel) and the units; for the sine modes, the
+        per-channel frequencies.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     truth = await allego.get_ground_truth()
+        ...     truth.spikes_table().head()
+        """
+        request = allego_pb2.GroundTruthRequest(start_sample=start_sample, stop_sample=stop_sample)
+        return ground_truth_to_model(await self._call("allego", "GetGroundTruth", request))

@@ -1,0 +1,200 @@
+"""The async client transport: finds the hub, owns the grpclib channels, applies deadlines and
+maps every failure to :mod:`radiens_async.errors` (through :func:`map_error`, the one place)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from radiens_async._generated.radiens.v1 import allego_grpc, common_pb2, hub_grpc, hub_pb2
+from radiens_async.client import embedded_hub, hub_registry
+from radiens_async.client.error_mapping import map_error
+from radiens_async.client.hub_registry import HubAddress
+from radiens_async.client.tuned_channel import TunedChannel
+from radiens_async.errors import ClientClosed, ConnectError
+from radiens_async.hub.auth import AUTH_METADATA_KEY, bearer
+
+Reply = TypeVar("Reply")
+
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+class HubTransport:
+    """One client's connection to one hub.
+
+    Parameters
+    ----------
+    hub_name : str, optional
+        A name from the hub registry (default: ``RADIENS_HUB`` or ``"default"``).
+    address : str, optional
+        ``"host:port"``; bypasses the registry.
+    token : str, optional
+        Access token (default: ``RADIENS_HUB_TOKEN``), sent as ``authorization: Bearer``.
+    timeout : float
+        Deadline in seconds for every unary call.
+    connect_timeout : float
+        Deadline for reaching the hub at all.
+    """
+
+    def __init__(
+        self,
+        hub_name: str | None = None,
+        address: str | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
+    ) -> None:
+        self.hub_name, self.address = hub_registry.resolve(hub_name, address)
+        token = token if token is not None else os.environ.get(hub_registry.ENV_TOKEN)
+        self.metadata = {AUTH_METADATA_KEY: bearer(token)} if token else None
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self._state = _State.UNOPENED
+        self._channel: TunedChannel | None = None
+        self._open_lock: asyncio.Lock | None = None
+        self.hub: hub_grpc.HubStub | None = None
+        self.allego: allego_grpc.AllegoStub | None = None
+
+    @property
+    def where(self) -> str:
+        return f"'{self.hub_name}' at {self.address}"
+
+    async def open(self) -> None:
+        """Connect (starting the embedded hub if the default one does not answer)."""
+        if self._state is _State.CLOSED:
+            raise ClientClosed("this client was closed; create a new one")
+        if self._state is _State.OPENED:
+            return
+        if self._open_lock is None:
+            self._open_lock = asyncio.Lock()
+        async with self._open_lock:
+            if self._state is _State.OPENED:
+                return
+            try:
+                await self._connect(self.address)
+            except ConnectError:
+                if self.address.explicit:
+                    raise
+                host, port = await asyncio.to_thread(
+                    embedded_hub.start_embedded_hub, self.address.port
+                )
+                self.address = HubAddress(host, port, explicit=False)
+                await self._connect(self.address)
+            self._state = _State.OPENED
+
+    async def _connect(self, address: HubAddress) -> None:
+        channel = TunedChannel(address.host, address.port)
+        hub = hub_grpc.HubStub(channel)
+        try:
+            reply = await asyncio.wait_for(
+                hub.Health(common_pb2.Empty(), metadata=self.metadata), self.connect_timeout
+            )
+        except asyncio.CancelledError:
+            channel.close()
+            raise
+        except Exception as exc:
+            channel.close()
+            mapped = map_error(exc, where=str(address))
+            if isinstance(mapped, ConnectError | TimeoutError):
+                raise ConnectError(
+                    f"cannot reach the hub {self.hub_name!r} at {address} within "
+                    f"{self.connect_timeout:g} s: {mapped}"
+                ) from exc
+            raise mapped from exc
+        if not isinstance(reply, hub_pb2.HealthReply) or not reply.serving:
+            channel.close()
+            raise ConnectError(f"the service at {address} is not a serving radiens hub")
+        self._channel, self.hub = channel, hub
+        self.allego = allego_grpc.AllegoStub(channel)
+
+    async def close(self) -> None:
+        """Close the channel; the transport cannot be used again."""
+        self._state = _State.CLOSED
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+
+    @property
+    def closed(self) -> bool:
+        return self._state is _State.CLOSED
+
+    async def call(
+        self,
+        method: Callable[..., Awaitable[Reply]],
+        request: Any,
+        *,
+        timeout: float | None = None,
+    ) -> Reply:
+        """Run one unary call with the deadline and error mapping.
+
+        ``method`` is a bound stub method, looked up after :meth:`open` (e.g.
+        ``lambda: transport.allego.GetStatus``) — pass the stub attribute via :meth:`stub`.
+        """
+        try:
+            return await method(
+                request, timeout=self.timeout if timeout is None else timeout, metadata=self.metadata
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise map_error(exc, where=str(self.address)) from exc
+
+    @contextlib.asynccontextmanager
+    async def open_stream(
+        self, stub_factory: Callable[[TunedChannel], Any], method_name: str, request: Any
+    ) -> AsyncIterator[AsyncIterator[Any]]:
+        """Open a server-streaming call on a channel of its own.
+
+        Bulk streams get their own HTTP/2 connection so that a slow consumer's flow-control
+        window never stalls control calls. Leaving the block cancels the call (RST_STREAM) and
+        closes that connection.
+        """
+        await self.open()
+        where = str(self.address)
+        channel = TunedChannel(self.address.host, self.address.port)
+        try:
+            call = getattr(stub_factory(channel), method_name).open(metadata=self.metadata)
+            try:
+                stream = await call.__aenter__()
+                await stream.send_message(request, end=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                raise map_error(exc, where=where) from exc
+            try:
+                yield _mapped_messages(stream, where)
+            except BaseException as exc:
+                # the consumer left early or failed: reset the stream, keep its exception
+                with contextlib.suppress(Exception):
+                    await call.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
+            try:
+                await call.__aexit__(None, None, None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                raise map_error(exc, where=where) from exc
+        finally:
+            channel.close()
+
+
+async def _mapped_messages(stream: Any, where: str) -> AsyncIterator[Any]:
+    try:
+        async for message in stream:
+            yield message
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        raise map_error(exc, where=where) from exc

@@ -1,0 +1,108 @@
+"""The acquisition loop: pulls blocks from a source on the monotonic clock into the signal cache.
+
+It runs in its own thread so that nothing on the hub's event loop (a slow client, a big reply) can
+delay acquisition. Block ``k`` is due when its last sample would have left the device,
+``t0 + (k + 1) * block / fs``; a late loop catches up block by block and never skips a sample.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from radiens_async.hub.daq.sample_source import SampleSource
+from radiens_async.hub.daq.signal_cache import SignalCache
+
+log = logging.getLogger(__name__)
+
+BlockListener = Callable[[SignalCache], None]
+
+
+class AcquisitionLoop:
+    """Paces ``source`` into ``cache`` in blocks of ``block_samples`` at ``fs`` samples/s.
+
+    Parameters
+    ----------
+    source : SampleSource
+        Where the samples come from.
+    cache : SignalCache
+        Where they go; the loop is its only writer.
+    fs : float
+        Sampling rate (samples per second).
+    block_samples : int
+        Samples per block (the stream loop duration times ``fs``).
+    listeners : list of callables
+        Called in the acquisition thread after every block with the cache. They must return
+        at once (hand work to another thread or loop); they are the subscribers' wake-up call.
+
+    Examples
+    --------
+    >>> loop = AcquisitionLoop(source, cache, fs=30000.0, block_samples=30)  # doctest: +SKIP
+    >>> loop.start(); ...; loop.stop()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        source: SampleSource,
+        cache: SignalCache,
+        fs: float,
+        block_samples: int,
+        listeners: list[BlockListener] | None = None,
+    ) -> None:
+        self.source = source
+        self.cache = cache
+        self.fs = fs
+        self.block_samples = block_samples
+        self.listeners: list[BlockListener] = list(listeners or [])
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.t0_ns = 0
+        self.max_lag_s = 0.0
+        self.lag_s = 0.0
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        """Start acquiring; the first block is due one block duration from now."""
+        if self._thread is not None:
+            raise RuntimeError("acquisition loop already started")
+        self.t0_ns = time.monotonic_ns()
+        self._thread = threading.Thread(target=self._run, name="radiens-acquisition", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the block in progress and wait for the thread to end."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def due_ns(self, block_index: int) -> int:
+        """Monotonic time at which the last sample of block ``block_index`` is acquired."""
+        return self.t0_ns + round((block_index + 1) * self.block_samples * 1e9 / self.fs)
+
+    def _run(self) -> None:
+        block_index = 0
+        try:
+            while not self._stop.is_set():
+                due = self.due_ns(block_index)
+                wait_s = (due - time.monotonic_ns()) / 1e9
+                if wait_s > 0:
+                    if self._stop.wait(wait_s):
+                        break
+                else:
+                    self.lag_s = -wait_s
+                    self.max_lag_s = max(self.max_lag_s, self.lag_s)
+                block = self.source.generate(self.block_samples)
+                self.cache.append(block, acquired_ns=due)
+                for listener in self.listeners:
+                    listener(self.cache)
+                block_index += 1
+        except BaseException as exc:  # the hub must survive; status reports the failure
+            log.exception("acquisition loop failed")
+            self.error = exc

@@ -1,0 +1,178 @@
+"""Assembly of the hub: configuration, services, the gRPC server, signals and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from radiens_async._generated.radiens.v1 import allego_pb2_grpc, hub_pb2_grpc
+from radiens_async.hub.auth import TokenInterceptor
+from radiens_async.hub.daq.allego_device import AllegoDevice
+from radiens_async.hub.live_notifier import LiveNotifier
+from radiens_async.hub.servicers.allego_service import AllegoService
+from radiens_async.hub.servicers.hub_service import HubService
+
+log = logging.getLogger(__name__)
+
+READY_PREFIX = "radiens-async hub listening on "
+MAX_MESSAGE_BYTES = 512 << 20
+SERVICES = ["radiens.v1.Hub", "radiens.v1.Allego"]
+
+
+def default_data_dir() -> Path:
+    """Where a hub keeps its state unless told otherwise."""
+    return Path(os.environ.get("RADIENS_HUB_DATA_DIR", Path.home() / ".radiens-async" / "hub"))
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class HubConfigError(ValueError):
+    """The hub was asked to start in a way it refuses (e.g. a public bind without a token)."""
+
+
+@dataclass
+class HubConfig:
+    """How to run a hub.
+
+    ``port=0`` picks a free port; the chosen address is printed on the ready line.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 50150
+    data_dir: Path = field(default_factory=default_data_dir)
+    token: str | None = None
+    seed: int = 0
+    cache_seconds: float = 10.0
+    cache_mb: int = 512
+    stream_loop_ms: float = 1.0
+    parent_pid: int | None = None
+
+    def validate(self) -> None:
+        if not is_loopback(self.host) and not self.token:
+            raise HubConfigError(
+                f"refusing to bind {self.host}: a hub reachable from other machines needs an "
+                "access token (--token or RADIENS_HUB_TOKEN)"
+            )
+        if not 0 <= self.port <= 65535:
+            raise HubConfigError(f"invalid port {self.port}")
+        if self.stream_loop_ms <= 0 or self.cache_seconds <= 0 or self.cache_mb <= 0:
+            raise HubConfigError("stream loop, cache seconds and cache size must be positive")
+
+
+class Hub:
+    """A running hub: the gRPC server and the domain objects behind it."""
+
+    def __init__(self, config: HubConfig) -> None:
+        config.validate()
+        self.config = config
+        self.device = AllegoDevice(
+            seed=config.seed,
+            cache_seconds=config.cache_seconds,
+            cache_budget_bytes=config.cache_mb << 20,
+            stream_loop_ms=config.stream_loop_ms,
+        )
+        self.server: grpc.aio.Server | None = None
+        self.port = 0
+        self._stopped = asyncio.Event()
+
+    async def start(self) -> int:
+        """Bind and start serving; returns the bound port."""
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        interceptors = [TokenInterceptor(self.config.token)] if self.config.token else []
+        server = grpc.aio.server(
+            interceptors=interceptors,
+            options=[
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        notifier = LiveNotifier(asyncio.get_running_loop())
+        self.device.block_listeners.append(notifier)
+        hub_pb2_grpc.add_HubServicer_to_server(
+            HubService(SERVICES, str(self.config.data_dir), bool(self.config.token)), server
+        )
+        allego_pb2_grpc.add_AllegoServicer_to_server(AllegoService(self.device, notifier), server)
+        host = self.config.host
+        bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        port = server.add_insecure_port(f"{bind_host}:{self.config.port}")
+        if port == 0:
+            raise OSError(f"could not bind {host}:{self.config.port} (address in use?)")
+        await server.start()
+        self.server, self.port = server, port
+        return port
+
+    async def stop(self, grace: float = 1.0) -> None:
+        """Stop acquisition, then the server (in-flight calls get ``grace`` seconds)."""
+        self.device.close()
+        if self.server is not None:
+            await self.server.stop(grace)
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+
+async def run_hub(config: HubConfig, on_ready: Callable[[str, int], None] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (or the parent process exits, with ``parent_pid``)."""
+    hub = Hub(config)
+    port = await hub.start()
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop_requested.set)
+    watcher = None
+    if config.parent_pid is not None:
+        watcher = asyncio.create_task(_watch_parent(config.parent_pid, stop_requested))
+    if on_ready is not None:
+        on_ready(config.host, port)
+    else:
+        print(f"{READY_PREFIX}{config.host}:{port}", flush=True)
+    await stop_requested.wait()
+    log.info("hub shutting down")
+    if watcher is not None:
+        watcher.cancel()
+    await hub.stop()
+
+
+async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
+    """An embedded hub ends with the process that started it, even if that one was killed."""
+    while True:
+        if os.getppid() != parent_pid:
+            stop.set()
+            return
+        await asyncio.sleep(0.5)
+
+
+def serve_forever(config: HubConfig) -> int:
+    """Run a hub in this process (the ``hub serve`` command); returns the exit status."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        config.validate()
+        asyncio.run(run_hub(config))
+    except HubConfigError as exc:
+        print(f"radiens-async hub: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"radiens-async hub: {exc}", file=sys.stderr)
+        return 1
+    return 0

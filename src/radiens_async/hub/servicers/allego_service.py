@@ -1,0 +1,282 @@
+"""The Allego service: validates requests, calls :class:`AllegoDevice`, converts replies."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+import numpy as np
+
+from radiens_async._generated.radiens.v1 import allego_pb2, allego_pb2_grpc, common_pb2
+from radiens_async.errors import FailedPrecondition, InvalidArgument
+from radiens_async.hub.daq import sensors_catalog
+from radiens_async.hub.daq.allego_device import AllegoDevice
+from radiens_async.hub.daq.channel_layout import ChannelLayout
+from radiens_async.hub.daq.signal_cache import CacheWindow
+from radiens_async.hub.live_notifier import LiveNotifier
+from radiens_async.hub.status_codes import server_stream, unary
+from radiens_async.utils.constants import PRIMARY_CACHE_STREAM_GROUP_ID
+
+MAX_CHUNK_BYTES = 2 << 20  # samples per stream message: up to ~2 MiB, fewer when live
+MAX_SIGNALS_BYTES = 256 << 20  # get_signals replies above this continue on the next call
+WAKE_TIMEOUT_S = 0.25
+
+
+def _block(window: CacheWindow, fs: float) -> common_pb2.SampleBlock:
+    data = window.data
+    return common_pb2.SampleBlock(
+        first_sample=window.first_sample,
+        n_channels=data.shape[0],
+        n_samples=data.shape[1],
+        samples=data.tobytes(),
+        fs=fs,
+    )
+
+
+def layout_to_proto(layout: ChannelLayout, fs: float) -> allego_pb2.ChannelMetadataReply:
+    """The channel table of the live stream, in sys-index order."""
+    channels = []
+    for c in layout.channels:
+        msg = allego_pb2.ChannelInfo(
+            signal_type=int(c.signal_type),
+            ntv_idx=c.ntv_idx,
+            dset_idx=c.dset_idx,
+            sys_idx=c.sys_idx,
+            port=c.port,
+            chan_name=c.chan_name,
+            ntv_chan_name=c.ntv_chan_name,
+            site_num=c.site_num,
+            headstage_id=c.headstage_id,
+            probe_id=c.probe_id,
+            sensor_uid=c.sensor_uid,
+        )
+        if c.site is not None:
+            msg.site.CopyFrom(
+                allego_pb2.SiteInfo(
+                    x_um=c.site.x_um,
+                    y_um=c.site.y_um,
+                    z_um=c.site.z_um,
+                    shape=c.site.shape,
+                    area_um2=c.site.area_um2,
+                    shank=c.site.shank,
+                )
+            )
+        channels.append(msg)
+    sensors = []
+    for s in layout.sensors:
+        probe = sensors_catalog.get_probe(s.probe_id)
+        sensors.append(
+            allego_pb2.SensorInfo(
+                port=s.port,
+                headstage_id=s.headstage_id,
+                probe_id=s.probe_id,
+                sensor_uid=f"{s.port}-{s.headstage_id}-{s.probe_id}",
+                n_channels=s.n_channels,
+                wireframe_x=list(probe.wireframe_x),
+                wireframe_y=list(probe.wireframe_y),
+            )
+        )
+    return allego_pb2.ChannelMetadataReply(
+        channels=channels,
+        fs=fs,
+        dataset_uid=PRIMARY_CACHE_STREAM_GROUP_ID,
+        source_label=PRIMARY_CACHE_STREAM_GROUP_ID,
+        sensors=sensors,
+        neighbor_max_radius_um=100.0,
+    )
+
+
+class AllegoService(allego_pb2_grpc.AllegoServicer):
+    """Live acquisition on the hub's (simulated) device."""
+
+    def __init__(self, device: AllegoDevice, notifier: LiveNotifier) -> None:
+        self.device = device
+        self.notifier = notifier
+
+    @unary
+    async def Restart(
+        self, request: allego_pb2.RestartRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        self.device.restart(
+            request.system_mode,
+            seed=request.seed if request.HasField("seed") else None,
+            num_channels=request.num_channels if request.HasField("num_channels") else None,
+        )
+        return common_pb2.Empty()
+
+    @unary
+    async def GetStatus(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.AllegoStatus:
+        st = self.device.status()
+        return allego_pb2.AllegoStatus(
+            streaming=st.streaming,
+            stream_t_start=st.oldest_sample / st.sample_freq,
+            stream_t_end=st.head_sample / st.sample_freq,
+            hw_mem_level=st.hw_mem_level,
+            recording=False,
+            active_file_name="",
+            recording_dur_s=0.0,
+            recording_error=st.acquisition_error,
+            sample_freq=st.sample_freq,
+            system_mode=int(st.system_mode),
+            ports=[
+                allego_pb2.PortChannels(port=p, n_channels=n)
+                for p, n in st.port_num_channels.items()
+            ],
+            connected=bool(st.port_num_channels),
+            n_ain=st.n_ain,
+            n_din=st.n_din,
+            n_dout=st.n_dout,
+            stream_loop_dur_ms=st.stream_loop_dur_ms,
+            head_sample=st.head_sample,
+            oldest_sample=st.oldest_sample,
+            stream_epoch=st.stream_epoch,
+            seed=st.seed,
+        )
+
+    @unary
+    async def SetStreaming(
+        self, request: allego_pb2.SetModeRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        self.device.set_streaming(request.on)
+        return common_pb2.Empty()
+
+    @unary
+    async def SetSamplingFreq(
+        self, request: allego_pb2.SetSamplingFreqRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        self.device.set_sampling_freq(request.fs)
+        return common_pb2.Empty()
+
+    @unary
+    async def GetStreamLoopDur(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.StreamLoopDurReply:
+        return allego_pb2.StreamLoopDurReply(ms=self.device.status().stream_loop_dur_ms)
+
+    @unary
+    async def GetChannelMetadata(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.ChannelMetadataReply:
+        return layout_to_proto(self.device.layout, self.device.fs)
+
+    @unary
+    async def GetAvailableSensors(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.SensorsReply:
+        return allego_pb2.SensorsReply(
+            headstages=sensors_catalog.headstages(), probes=sensors_catalog.probes()
+        )
+
+    @unary
+    async def SetSensor(
+        self, request: allego_pb2.SetSensorRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        self.device.set_sensor(request.port, request.headstage_id, request.probe_id)
+        return common_pb2.Empty()
+
+    @unary
+    async def SetTimeToCacheHead(
+        self, request: allego_pb2.CursorRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        self.device.set_time_to_cache_head(request.component_id)
+        return common_pb2.Empty()
+
+    @unary
+    async def GetSignals(
+        self, request: allego_pb2.GetSignalsRequest, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.SignalsReply:
+        if request.max_samples < 0:
+            raise InvalidArgument(f"max_samples must be >= 0, got {request.max_samples}")
+        cap = MAX_SIGNALS_BYTES // (4 * self.device.layout.n_channels)
+        limit = min(request.max_samples, cap) if request.max_samples else cap
+        window = self.device.get_signals(request.component_id, limit)
+        return allego_pb2.SignalsReply(
+            block=_block(window, self.device.fs),
+            missed_samples=window.missed,
+            stream_epoch=self.device.epoch,
+        )
+
+    @server_stream
+    async def StreamSignals(
+        self, request: allego_pb2.StreamSignalsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[allego_pb2.SignalChunk]:
+        device = self.device
+        cache = device.cache
+        if cache is None or not device.streaming:
+            raise FailedPrecondition("streaming is off: call set_streaming('on') first")
+        rows = device.rows_for(list(request.sys_idxs))
+        if request.max_chunk_samples < 0:
+            raise InvalidArgument(f"max_chunk_samples must be >= 0, got {request.max_chunk_samples}")
+        n_rows = cache.n_channels if rows is None else len(rows)
+        max_chunk = request.max_chunk_samples or max(1, MAX_CHUNK_BYTES // (4 * n_rows))
+        which = request.WhichOneof("start")
+        if which == "from_sample":
+            if request.from_sample < 0:
+                raise InvalidArgument(f"from_sample must be >= 0, got {request.from_sample}")
+            cursor = request.from_sample
+        elif which == "from_oldest":
+            cursor = cache.oldest
+        else:
+            cursor = cache.head
+        fs = device.fs
+        pending_missed = 0
+        while True:
+            self.notifier.arm()
+            head = cache.head
+            if head <= cursor:
+                if cache.closed:
+                    break
+                await self.notifier.wait(WAKE_TIMEOUT_S)
+                continue
+            window = cache.read(cursor, min(head, cursor + max_chunk), rows)
+            cursor = window.stop_sample
+            pending_missed += window.missed
+            if window.n_samples == 0:
+                continue
+            chunk = allego_pb2.SignalChunk(
+                block=_block(window, fs),
+                missed_samples=pending_missed,
+                acquired_ns=cache.acquired_ns if window.stop_sample == head else 0,
+                head_sample=head,
+            )
+            chunk.sent_ns = time.monotonic_ns()
+            pending_missed = 0
+            yield chunk
+        if pending_missed:
+            empty = CacheWindow(np.empty((n_rows, 0), np.float32), cursor, 0)
+            yield allego_pb2.SignalChunk(block=_block(empty, fs), missed_samples=pending_missed)
+
+    @unary
+    async def GetGroundTruth(
+        self, request: allego_pb2.GroundTruthRequest, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.GroundTruthReply:
+        sim = self.device.simulator
+        head = self.device.cache.head if self.device.cache is not None else 0
+        stop = request.stop_sample if request.stop_sample > 0 else head
+        if request.start_sample < 0 or stop < request.start_sample:
+            raise InvalidArgument(
+                f"invalid sample range [{request.start_sample}, {stop}): need 0 <= start <= stop"
+            )
+        truth = sim.ground_truth(request.start_sample, stop)
+        return allego_pb2.GroundTruthReply(
+            sample_index=truth["sample_index"].tolist(),
+            unit_id=truth["unit_id"].tolist(),
+            channel=truth["channel"].tolist(),
+            units=[
+                allego_pb2.SimUnitInfo(
+                    unit_id=u.unit_id,
+                    peak_channel=u.peak_channel,
+                    trough_uv=u.trough_uv,
+                    snr=u.snr,
+                    rate_hz=u.rate_hz,
+                )
+                for u in sim.units()
+            ],
+            sine_frequencies_hz=list(getattr(sim, "sine_frequencies_hz", ()) or ()),
+            noise_uv=sim.noise_uv,
+            mode=sim.mode,
+            seed=self.device.seed,
+        )

@@ -1,0 +1,27 @@
+"""Pydantic models and enums users receive; ``converters`` turns wire messages into them."""
+
+from __future__ import annotations
+
+from radiens_async.models.allego_state import AllegoState, GPIOSpec, RecordingSpec, StreamSpec
+from radiens_async.models.channel_metadata import ChannelInfo, ChannelMetadata, KeyIdxs, SensorSpec
+from radiens_async.models.ground_truth import SimGroundTruth, SimUnit
+from radiens_async.models.hub_info import HubCapabilities, HubHealth, HubVersion
+from radiens_async.models.signals import SignalChunk, Signals
+
+__all__ = [
+    "AllegoState",
+    "ChannelInfo",
+    "ChannelMetadata",
+    "GPIOSpec",
+    "HubCapabilities",
+    "HubHealth",
+    "HubVersion",
+    "KeyIdxs",
+    "RecordingSpec",
+    "SensorSpec",
+    "SignalChunk",
+    "Signals",
+    "SimGroundTruth",
+    "SimUnit",
+    "StreamSpec",
+]

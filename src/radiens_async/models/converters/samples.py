@@ -1,0 +1,60 @@
+"""Bulk samples: ``SampleBlock`` bytes -> read-only float32 ndarray, with no per-element work."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import numpy.typing as npt
+
+from radiens_async._generated.radiens.v1 import allego_pb2, common_pb2
+from radiens_async.errors import RadiensError
+from radiens_async.models.signals import SignalChunk, Signals
+
+
+def block_to_array(block: common_pb2.SampleBlock) -> npt.NDArray[np.float32]:
+    """The block's samples as ``(n_channels, n_samples)`` float32, a view on the message bytes."""
+    expected = block.n_channels * block.n_samples * 4
+    if len(block.samples) != expected:
+        raise RadiensError(
+            f"malformed sample block: {len(block.samples)} bytes for "
+            f"{block.n_channels} x {block.n_samples} float32 samples"
+        )
+    return np.frombuffer(block.samples, dtype="<f4").reshape(block.n_channels, block.n_samples)
+
+
+def array_to_block(data: npt.NDArray[np.float32], first_sample: int, fs: float) -> common_pb2.SampleBlock:
+    """The inverse of :func:`block_to_array` (used by tests and by servers)."""
+    data = np.ascontiguousarray(data, dtype="<f4")
+    return common_pb2.SampleBlock(
+        first_sample=first_sample,
+        n_channels=data.shape[0],
+        n_samples=data.shape[1],
+        samples=data.tobytes(),
+        fs=fs,
+    )
+
+
+def chunk_to_model(msg: allego_pb2.SignalChunk, received_ns: int | None = None) -> SignalChunk:
+    """A stream message as a :class:`SignalChunk` (stamped with the arrival time)."""
+    return SignalChunk(
+        data=block_to_array(msg.block),
+        first_sample=msg.block.first_sample,
+        fs=msg.block.fs,
+        missed_samples=msg.missed_samples,
+        acquired_ns=msg.acquired_ns,
+        sent_ns=msg.sent_ns,
+        received_ns=time.monotonic_ns() if received_ns is None else received_ns,
+        head_sample=msg.head_sample,
+    )
+
+
+def signals_to_model(msg: allego_pb2.SignalsReply) -> Signals:
+    """A ``get_signals`` reply as :class:`Signals`."""
+    return Signals(
+        data=block_to_array(msg.block),
+        first_sample=msg.block.first_sample,
+        fs=msg.block.fs,
+        missed_samples=msg.missed_samples,
+        stream_epoch=msg.stream_epoch,
+    )

@@ -1,0 +1,1 @@
+"""The documented blocking API: thin wrappers derived from the async clients."""

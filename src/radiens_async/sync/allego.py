@@ -1,0 +1,107 @@
+"""``AllegoClient``: the documented blocking Allego API, derived from ``AsyncAllegoClient``."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+import numpy as np
+import numpy.typing as npt
+
+from radiens_async.client.allego import AsyncAllegoClient
+from radiens_async.client.transport import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S
+from radiens_async.sync.blocking import (
+    SyncClientBase,
+    blocking,
+    construct,
+    get_portal,
+    iterating,
+    sync_property,
+)
+
+
+class AllegoClient(SyncClientBase):
+    """AllegoClient implements the radiens API for data acquisition and instrument control.
+
+    It matches and extends the functionality of the Radiens Allego UI app. Every method is the
+    blocking twin of :class:`~radiens_async.AsyncAllegoClient`'s.
+
+    Examples
+    --------
+    >>> client = AllegoClient()  # doctest: +SKIP
+    >>> client.restart('sim-spikes')
+    >>> client.set_streaming('on')
+    >>> client.set_time_to_cache_head()
+    >>> sig, time_range = client.get_signals()
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        hub_name: str | None = None,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
+    ) -> None:
+        self._portal = get_portal()
+        self._async = construct(
+            self._portal,
+            AsyncAllegoClient,
+            address,
+            hub_name=hub_name,
+            token=token,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+        )
+
+    type = sync_property("type", "Returns ``ClientType.ALLEGO``.")
+    id = sync_property("id", "UID of this client session.")
+    hub = sync_property("hub", "Name of the hub this client talks to.")
+    hubs = sync_property("hubs", "Every hub name this process knows, with its address.")
+    address = sync_property("address", "Address of the hub.")
+
+    open = blocking(AsyncAllegoClient.open)
+    close = blocking(AsyncAllegoClient.aclose)
+    hub_health = blocking(AsyncAllegoClient.hub_health)
+    hub_version = blocking(AsyncAllegoClient.hub_version)
+    hub_capabilities = blocking(AsyncAllegoClient.hub_capabilities)
+
+    restart = blocking(AsyncAllegoClient.restart)
+    get_status = blocking(AsyncAllegoClient.get_status)
+    set_streaming = blocking(AsyncAllegoClient.set_streaming)
+    set_sampling_freq = blocking(AsyncAllegoClient.set_sampling_freq)
+    get_stream_loop_dur_ms = blocking(AsyncAllegoClient.get_stream_loop_dur_ms)
+    get_channel_metadata = blocking(AsyncAllegoClient.get_channel_metadata)
+    get_available_sensors = blocking(AsyncAllegoClient.get_available_sensors)
+    set_sensor = blocking(AsyncAllegoClient.set_sensor)
+    set_time_to_cache_head = blocking(AsyncAllegoClient.set_time_to_cache_head)
+    stream_signals = iterating(AsyncAllegoClient.stream_signals)
+    get_ground_truth = blocking(AsyncAllegoClient.get_ground_truth)
+
+    def get_signals(self) -> tuple[npt.NDArray[np.float32], list[float]]:
+        """Gets the most recent signals since the last call of itself or set_time_to_cache_head().
+
+        Returns
+        -------
+        sigarray : ndarray[numpy.float32]
+            Raw signal data, channels x samples, in the order of ``get_channel_metadata()``.
+        time_range : list[float]
+            Time range (in seconds of stream time) of ``sigarray``.
+
+        Examples
+        --------
+        >>> client.set_time_to_cache_head()  # doctest: +SKIP
+        >>> sig, time_range = client.get_signals()
+        """
+        return self._run(AsyncAllegoClient.get_signals, self._async).as_tuple()
+
+    def __enter__(self) -> AllegoClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
