@@ -8,6 +8,7 @@ from typing import Literal
 
 from radiens_async._generated.radiens.v1 import allego_grpc, allego_pb2, common_pb2
 from radiens_async.client.base import AsyncHubClient
+from radiens_async.client.tuned_channel import flow_window_bytes
 from radiens_async.errors import InvalidArgument
 from radiens_async.models.allego_state import AllegoState
 from radiens_async.models.channel_metadata import ChannelMetadata
@@ -22,6 +23,7 @@ from radiens_async.models.signals import SignalChunk, Signals
 from radiens_async.utils.aliases import parse_system_mode, resolve_headstage, resolve_probe
 from radiens_async.utils.enums import ClientType, Port, StreamMode, SystemMode
 
+DEFAULT_MAX_LAG_S = 0.5
 StreamStart = Literal["head", "oldest"] | int
 
 
@@ -297,6 +299,7 @@ class AsyncAllegoClient(AsyncHubClient):
         start: StreamStart = "head",
         channels: Sequence[int] | None = None,
         max_chunk_samples: int = 0,
+        max_lag_s: float = DEFAULT_MAX_LAG_S,
     ) -> AsyncIterator[SignalChunk]:
         """Live signals as an async generator of :class:`SignalChunk`.
 
@@ -315,6 +318,11 @@ class AsyncAllegoClient(AsyncHubClient):
             Sys indices of the channels to receive (default: all, in stream order).
         max_chunk_samples : int
             Upper bound of samples per chunk (0: the hub chooses, about 2 MiB per chunk).
+        max_lag_s : float
+            At most this much signal (in seconds) waits in transit between the hub and this
+            consumer; it sizes the HTTP/2 flow-control window of the stream. A consumer that
+            falls further behind makes the hub skip ahead, and the skipped samples are reported
+            in ``missed_samples``. Small values bound latency, large ones absorb hiccups.
 
         Raises
         ------
@@ -341,8 +349,13 @@ class AsyncAllegoClient(AsyncHubClient):
             request.from_sample = start
         else:
             raise InvalidArgument(f"start must be 'head', 'oldest' or a sample index, got {start!r}")
+        if not 0 < max_lag_s <= 60:
+            raise InvalidArgument(f"max_lag_s must be in (0, 60] seconds, got {max_lag_s!r}")
+        status = await self._call("allego", "GetStatus", common_pb2.Empty())
+        n_rows = len(request.sys_idxs) or _total_channels(status)
+        window = flow_window_bytes(n_rows * status.sample_freq * 4.0 * max_lag_s)
         async with self._transport.open_stream(
-            allego_grpc.AllegoStub, "StreamSignals", request
+            allego_grpc.AllegoStub, "StreamSignals", request, window=window
         ) as messages:
             async for message in messages:
                 yield chunk_to_model(message)
@@ -362,3 +375,8 @@ class AsyncAllegoClient(AsyncHubClient):
         """
         request = allego_pb2.GroundTruthRequest(start_sample=start_sample, stop_sample=stop_sample)
         return ground_truth_to_model(await self._call("allego", "GetGroundTruth", request))
+
+
+def _total_channels(status: allego_pb2.AllegoStatus) -> int:
+    """Rows of a full-width stream: amplifier channels of every port plus aux and digital."""
+    return sum(p.n_channels for p in status.ports) + status.n_ain + status.n_din + status.n_dout

@@ -153,17 +153,23 @@ class HubTransport:
 
     @contextlib.asynccontextmanager
     async def open_stream(
-        self, stub_factory: Callable[[TunedChannel], Any], method_name: str, request: Any
+        self,
+        stub_factory: Callable[[TunedChannel], Any],
+        method_name: str,
+        request: Any,
+        *,
+        window: int | None = None,
     ) -> AsyncIterator[AsyncIterator[Any]]:
         """Open a server-streaming call on a channel of its own.
 
         Bulk streams get their own HTTP/2 connection so that a slow consumer's flow-control
-        window never stalls control calls. Leaving the block cancels the call (RST_STREAM) and
-        closes that connection.
+        window never stalls control calls; ``window`` sets that connection's flow-control
+        window in bytes (see :func:`flow_window_bytes`). Leaving the block cancels the call
+        (RST_STREAM) and closes that connection.
         """
         await self.open()
         where = str(self.address)
-        channel = TunedChannel(self.address.host, self.address.port)
+        channel = TunedChannel(self.address.host, self.address.port, window=window)
         try:
             call = getattr(stub_factory(channel), method_name).open(metadata=self.metadata)
             try:

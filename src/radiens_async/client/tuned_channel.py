@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 MAX_FRAME_SIZE = 1 << 20
 STREAM_WINDOW = 32 << 20
 CONNECTION_WINDOW = 64 << 20
+MIN_WINDOW = 256 << 10
+MAX_WINDOW = 64 << 20
 
 # versions the private hooks below were checked against (major.minor prefixes)
 _GRPCLIB_CHECKED = ("0.4",)
@@ -36,6 +38,17 @@ def _version_ok(package: str, checked: tuple[str, ...]) -> bool:
     except PackageNotFoundError:
         return False
     return any(v == c or v.startswith(c + ".") for c in checked)
+
+
+def flow_window_bytes(nbytes: float) -> int:
+    """A flow-control window for ``nbytes`` in transit, clamped to [256 KiB, 64 MiB].
+
+    The window bounds how much a stream can hide between the hub and a slow consumer: grpclib
+    acknowledges DATA only when the application reads it, so with a window sized to a time
+    budget the hub notices a lagging subscriber (and reports what it skips) instead of the
+    backlog piling up unseen in socket buffers.
+    """
+    return int(min(MAX_WINDOW, max(MIN_WINDOW, nbytes)))
 
 
 def _data_frame_repr(self: Any) -> str:
@@ -86,12 +99,14 @@ class TunedChannel(Channel):
     ...     channel.close()
     """
 
-    def __init__(self, host: str, port: int, **kwargs: Any) -> None:
+    def __init__(
+        self, host: str, port: int, *, window: int | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault(
             "config",
             Configuration(
-                http2_connection_window_size=CONNECTION_WINDOW,
-                http2_stream_window_size=STREAM_WINDOW,
+                http2_connection_window_size=CONNECTION_WINDOW if window is None else window,
+                http2_stream_window_size=STREAM_WINDOW if window is None else window,
             ),
         )
         super().__init__(host, port, **kwargs)

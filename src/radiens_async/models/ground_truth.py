@@ -24,7 +24,9 @@ class SimGroundTruth(BaseModel):
     """Spikes the simulator put into the stream, plus what it knows about its signals.
 
     ``sample_index`` is the sample of each spike's trough, ``channel`` its unit's peak channel.
-    For the sine modes, ``sine_frequencies_hz`` gives each amplifier channel's frequency.
+    For the sine modes, ``sine_frequencies_hz`` gives each amplifier channel's frequency; in the
+    multi-band mode ``band_frequencies_hz`` (channels x bands, columns named by ``band_names``)
+    gives each channel's component frequencies.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -34,6 +36,10 @@ class SimGroundTruth(BaseModel):
     channel: npt.NDArray[np.int32] = Field(repr=False)
     units: tuple[SimUnit, ...]
     sine_frequencies_hz: tuple[float, ...] = ()
+    band_names: tuple[str, ...] = ()
+    band_frequencies_hz: npt.NDArray[np.float64] = Field(
+        default_factory=lambda: np.zeros((0, 0)), repr=False
+    )
     noise_uv: float = 0.0
     mode: str = ""
     seed: int = 0

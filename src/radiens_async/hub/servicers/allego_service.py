@@ -275,8 +275,15 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
                 )
                 for u in sim.units()
             ],
-            sine_frequencies_hz=list(getattr(sim, "sine_frequencies_hz", ()) or ()),
+            sine_frequencies_hz=_as_list(sim.sine_frequencies_hz),
+            band_frequencies_hz=_as_list(sim.band_frequencies_hz),
+            band_names=list(sim.band_names) if sim.band_frequencies_hz is not None else [],
             noise_uv=sim.noise_uv,
             mode=sim.mode,
             seed=self.device.seed,
         )
+
+
+def _as_list(values: np.ndarray | None) -> list[float]:
+    """Flatten an optional array of frequencies into a list for a repeated proto field."""
+    return [] if values is None else np.asarray(values, dtype=np.float64).ravel().tolist()

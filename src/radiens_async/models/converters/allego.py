@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 
 from radiens_async._generated.radiens.v1 import allego_pb2
 from radiens_async.models.allego_state import AllegoState
@@ -122,7 +125,15 @@ def ground_truth_to_model(msg: allego_pb2.GroundTruthReply) -> SimGroundTruth:
             for u in msg.units
         ),
         sine_frequencies_hz=tuple(msg.sine_frequencies_hz),
+        band_names=tuple(msg.band_names),
+        band_frequencies_hz=_band_matrix(msg.band_frequencies_hz, len(msg.band_names)),
         noise_uv=msg.noise_uv,
         mode=msg.mode,
         seed=msg.seed,
     )
+
+
+def _band_matrix(flat: Sequence[float], n_bands: int) -> npt.NDArray[np.float64]:
+    """Reshape the row-major (channel, band) frequency list of the multi-band mode."""
+    values = np.asarray(flat, dtype=np.float64)
+    return values.reshape(-1, n_bands) if n_bands else np.zeros((0, 0))

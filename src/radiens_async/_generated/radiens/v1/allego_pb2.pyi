@@ -273,7 +273,7 @@ class SimUnitInfo(_message.Message):
     def __init__(self, unit_id: _Optional[int] = ..., peak_channel: _Optional[int] = ..., trough_uv: _Optional[float] = ..., snr: _Optional[float] = ..., rate_hz: _Optional[float] = ...) -> None: ...
 
 class GroundTruthReply(_message.Message):
-    __slots__ = ("sample_index", "unit_id", "channel", "units", "sine_frequencies_hz", "noise_uv", "mode", "seed")
+    __slots__ = ("sample_index", "unit_id", "channel", "units", "sine_frequencies_hz", "noise_uv", "mode", "seed", "band_frequencies_hz", "band_names")
     SAMPLE_INDEX_FIELD_NUMBER: _ClassVar[int]
     UNIT_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -282,6 +282,8 @@ class GroundTruthReply(_message.Message):
     NOISE_UV_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    BAND_FREQUENCIES_HZ_FIELD_NUMBER: _ClassVar[int]
+    BAND_NAMES_FIELD_NUMBER: _ClassVar[int]
     sample_index: _containers.RepeatedScalarFieldContainer[int]
     unit_id: _containers.RepeatedScalarFieldContainer[int]
     channel: _containers.RepeatedScalarFieldContainer[int]
@@ -290,4 +292,6 @@ class GroundTruthReply(_message.Message):
     noise_uv: float
     mode: str
     seed: int
-    def __init__(self, sample_index: _Optional[_Iterable[int]] = ..., unit_id: _Optional[_Iterable[int]] = ..., channel: _Optional[_Iterable[int]] = ..., units: _Optional[_Iterable[_Union[SimUnitInfo, _Mapping]]] = ..., sine_frequencies_hz: _Optional[_Iterable[float]] = ..., noise_uv: _Optional[float] = ..., mode: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
+    band_frequencies_hz: _containers.RepeatedScalarFieldContainer[float]
+    band_names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, sample_index: _Optional[_Iterable[int]] = ..., unit_id: _Optional[_Iterable[int]] = ..., channel: _Optional[_Iterable[int]] = ..., units: _Optional[_Iterable[_Union[SimUnitInfo, _Mapping]]] = ..., sine_frequencies_hz: _Optional[_Iterable[float]] = ..., noise_uv: _Optional[float] = ..., mode: _Optional[str] = ..., seed: _Optional[int] = ..., band_frequencies_hz: _Optional[_Iterable[float]] = ..., band_names: _Optional[_Iterable[str]] = ...) -> None: ...
