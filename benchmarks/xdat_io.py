@@ -27,9 +27,18 @@ POOL_SAMPLES = 3000  # 100 ms of distinct data, cycled
 
 
 def channels(n: int) -> list[XdatChannel]:
-    return [XdatChannel(name=f"A-{i:04d}", ntv_name=f"A-{i:04d}", signal_type="amp",
-                        ntv_idx=i, sys_idx=i, site_x_um=float(i % 4) * 20.0,
-                        site_y_um=float(i // 4) * 20.0) for i in range(n)]
+    return [
+        XdatChannel(
+            name=f"A-{i:04d}",
+            ntv_name=f"A-{i:04d}",
+            signal_type="amp",
+            ntv_idx=i,
+            sys_idx=i,
+            site_x_um=float(i % 4) * 20.0,
+            site_y_um=float(i // 4) * 20.0,
+        )
+        for i in range(n)
+    ]
 
 
 def median_time(fn: Callable[[], None], repeats: int) -> float:
@@ -59,7 +68,7 @@ def bench_write(tmp: Path, seconds: float, block_ms: float, repeats: int) -> tup
             pos = 0
             for _ in range(n_blocks):
                 i = pos % (POOL_SAMPLES - block + 1)
-                writer.append(pool[:, i:i + block])
+                writer.append(pool[:, i : i + block])
                 pos += block
         for p in xdat_paths(base):
             p.unlink()
@@ -70,8 +79,8 @@ def bench_write(tmp: Path, seconds: float, block_ms: float, repeats: int) -> tup
             pos = 0
             for _ in range(n_blocks):
                 i = pos % (POOL_SAMPLES - block + 1)
-                fd.write(pool_sm[i:i + block].data)
-                ft.write(ts_pool[i:i + block].data)
+                fd.write(pool_sm[i : i + block].data)
+                ft.write(ts_pool[i : i + block].data)
                 pos += block
         data_path.unlink()
         ts_path.unlink()
@@ -114,12 +123,16 @@ def bench_read(
 
     def ours() -> None:
         for i0, c0 in zip(starts, chans, strict=True):
-            reader.read(int(i0), int(i0) + win, slice(int(c0), int(c0) + n_ch_window),
-                        layout="sample_major" if sample_major else "channel_major")
+            reader.read(
+                int(i0),
+                int(i0) + win,
+                slice(int(c0), int(c0) + n_ch_window),
+                layout="sample_major" if sample_major else "channel_major",
+            )
 
     def memmap() -> None:
         for i0, c0 in zip(starts, chans, strict=True):
-            view = raw[i0:i0 + win, c0:c0 + n_ch_window]
+            view = raw[i0 : i0 + win, c0 : c0 + n_ch_window]
             np.array(view) if sample_major else np.ascontiguousarray(view.T)
 
     memmap()  # warm the page cache
@@ -148,7 +161,7 @@ def bench_realtime(tmp: Path, seconds: float) -> tuple[float, float, int, int, f
     with XdatWriter(base, FS, channels(N_CH), first_sample=1000) as writer:
         for k in range(n_blocks):
             i = (k * block) % POOL_SAMPLES
-            writer.append(pool[:, i:i + block], first_sample=1000 + k * block)
+            writer.append(pool[:, i : i + block], first_sample=1000 + k * block)
     elapsed = time.perf_counter() - t0
     with XdatReader(base) as reader:
         stored = reader.n_samples
@@ -156,7 +169,7 @@ def bench_realtime(tmp: Path, seconds: float) -> tuple[float, float, int, int, f
         contiguous = bool(np.all(np.diff(ts) == 1)) and int(ts[0]) == 1000
         last = reader.read(stored - block, stored, layout="channel_major")
     i = ((n_blocks - 1) * block) % POOL_SAMPLES
-    if not contiguous or not np.array_equal(last, pool[:, i:i + block]):
+    if not contiguous or not np.array_equal(last, pool[:, i : i + block]):
         raise SystemExit("real-time check: timestamps or data are wrong")
     for p in xdat_paths(base):
         p.unlink()
@@ -194,19 +207,24 @@ def main(argv: list[str] | None = None) -> int:
     rt_bytes = rt_s * FS * (N_CH * 4 + 8)
     free = shutil.disk_usage(args.dir).free
     if free < 1.2 * rt_bytes + 2e9:
-        raise SystemExit(f"need {1.2 * rt_bytes / 1e9:.1f} GB free in {args.dir}, have"
-                         f" {free / 1e9:.1f} GB (use --quick or --dir)")
+        raise SystemExit(
+            f"need {1.2 * rt_bytes / 1e9:.1f} GB free in {args.dir}, have"
+            f" {free / 1e9:.1f} GB (use --quick or --dir)"
+        )
 
     tmp = Path(tempfile.mkdtemp(prefix="xdat-bench-", dir=args.dir))
     try:
-        print(f"XDAT I/O, {N_CH} channels x {FS / 1000:g} kHz float32, median of {repeats}"
-              f" ({'quick' if args.quick else 'full'} run, files in {tmp})")
+        print(
+            f"XDAT I/O, {N_CH} channels x {FS / 1000:g} kHz float32, median of {repeats}"
+            f" ({'quick' if args.quick else 'full'} run, files in {tmp})"
+        )
         print(f"{'':<44} {'ours':>9} {'baseline':>9} {'ratio':>7}")
         print("-- write, MB/s (baseline: file.write of the same bytes, same block sizes)")
         for block_ms in (1.0, 10.0):
             ours, plain = bench_write(tmp, write_s, block_ms, repeats)
-            print(row(f"append {block_ms:g} ms channel-major blocks, {write_s:g} s", ours, plain,
-                      0.8))
+            print(
+                row(f"append {block_ms:g} ms channel-major blocks, {write_s:g} s", ours, plain, 0.8)
+            )
         print("-- random 100 ms windows, MB/s (baseline: slice of a raw np.memmap, copied)")
         base = make_read_file(tmp, read_s)
         for n_win, n_ch in ((1000, 64), (100, N_CH)):
@@ -217,10 +235,11 @@ def main(argv: list[str] | None = None) -> int:
             p.unlink()
         print(f"-- recording {N_CH} ch x {FS / 1000:g} kHz for {rt_s:g} s in 1 ms blocks")
         elapsed, rtf, appended, stored, per_append = bench_realtime(tmp, rt_s)
-        print(f"   wrote {rt_s:g} s of data in {elapsed:.1f} s: real-time factor {rtf:.1f}x,"
-              f" {per_append:.0f} us per 1 ms block")
-        print(f"   appended {appended} samples, file holds {stored}:"
-              f" {appended - stored} dropped")
+        print(
+            f"   wrote {rt_s:g} s of data in {elapsed:.1f} s: real-time factor {rtf:.1f}x,"
+            f" {per_append:.0f} us per 1 ms block"
+        )
+        print(f"   appended {appended} samples, file holds {stored}: {appended - stored} dropped")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

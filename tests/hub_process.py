@@ -35,11 +35,24 @@ class HubProcess:
 
     def start(self, timeout: float = 60.0) -> HubProcess:
         cmd = [
-            sys.executable, "-m", "radiens_async.hub", "--host", "127.0.0.1", "--port", "0",
-            "--data-dir", str(self.data_dir), "--seed", str(self.seed), *self.extra,
+            sys.executable,
+            "-m",
+            "radiens_async.hub",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data-dir",
+            str(self.data_dir),
+            "--seed",
+            str(self.seed),
+            *self.extra,
         ]
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert self.proc.stdout is not None

@@ -1,9 +1,9 @@
 """Generate src/radiens_async/_generated from protos/ (run by ``nox -s protos``).
 
-protoc names Python modules after the proto path (``radiens/v1/hub.proto`` -> ``radiens.v1.hub_pb2``),
-so the generated modules import each other as ``radiens.v1``. We emit them under
-``radiens_async/_generated/radiens/v1`` and rewrite those imports to the package path, so the
-generated code imports only from inside ``radiens_async``.
+protoc names Python modules after the proto path
+(``radiens/v1/hub.proto`` -> ``radiens.v1.hub_pb2``), so the generated modules import each other
+as ``radiens.v1``. We emit them under ``radiens_async/_generated/radiens/v1`` and rewrite those
+imports to the package path, so the generated code imports only from inside ``radiens_async``.
 
 Usage: python tools/gen_protos.py [OUTPUT_ROOT]   (default: src/radiens_async/_generated)
 """
@@ -41,9 +41,15 @@ def generate(out_root: Path) -> list[Path]:
     protos = sorted(p.relative_to(PROTO_ROOT).as_posix() for p in PROTO_ROOT.rglob("*.proto"))
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [
-            sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTO_ROOT}",
-            f"--python_out={tmp}", f"--pyi_out={tmp}",
-            f"--grpc_python_out={tmp}", f"--grpclib_python_out={tmp}", *protos,
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{PROTO_ROOT}",
+            f"--python_out={tmp}",
+            f"--pyi_out={tmp}",
+            f"--grpc_python_out={tmp}",
+            f"--grpclib_python_out={tmp}",
+            *protos,
         ]
         subprocess.run(cmd, check=True)
         if out_root.exists():

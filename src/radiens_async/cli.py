@@ -26,7 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=50150, help="port (0: any free port)")
     serve.add_argument("--data-dir", type=Path, default=None, help="where the hub keeps state")
     serve.add_argument(
-        "--token", default=os.environ.get("RADIENS_HUB_TOKEN"),
+        "--token",
+        default=os.environ.get("RADIENS_HUB_TOKEN"),
         help="access token required on every call (required for a non-loopback bind)",
     )
     serve.add_argument("--seed", type=int, default=0, help="simulator seed")

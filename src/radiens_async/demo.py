@@ -54,11 +54,17 @@ async def run_demo(
         t0 = time.monotonic()
         next_report = t0 + 1.0
         window_samples = 0
-        say(f"{'time':>6}  {'samples/s':>10}  {'chunks':>6}  {'gaps':>5}  {'p50 lat':>8}  {'p99 lat':>8}")
+        say(
+            f"{'time':>6}  {'samples/s':>10}  {'chunks':>6}  {'gaps':>5}  "
+            f"{'p50 lat':>8}  {'p99 lat':>8}"
+        )
         try:
             async with contextlib.aclosing(allego.stream_signals()) as stream:
                 async for chunk in stream:
-                    if expected is not None and chunk.first_sample != expected + chunk.missed_samples:
+                    if (
+                        expected is not None
+                        and chunk.first_sample != expected + chunk.missed_samples
+                    ):
                         raise RuntimeError("non-contiguous chunk: this is a bug")
                     expected = chunk.stop_sample
                     received += chunk.n_samples
@@ -74,7 +80,8 @@ async def run_demo(
                     if now >= next_report:
                         lat = np.asarray(latencies[-1000:]) * 1e3
                         say(
-                            f"{now - t0:5.1f}s  {window_samples / (now - next_report + 1.0):10.0f}  "
+                            f"{now - t0:5.1f}s  "
+                            f"{window_samples / (now - next_report + 1.0):10.0f}  "
                             f"{chunks:6d}  {missed:5d}  {np.percentile(lat, 50):6.2f}ms  "
                             f"{np.percentile(lat, 99):6.2f}ms"
                         )
@@ -88,8 +95,10 @@ async def run_demo(
         say()
         say(f"per-channel RMS (µV) of {len(amp_rows)} amplifier channels:")
         for row in range(0, len(rms), 8):
-            cells = "  ".join(f"{meta.channels[amp_rows[i]].chan_name:>6} {rms[i]:6.1f}"
-                              for i in range(row, min(row + 8, len(rms))))
+            cells = "  ".join(
+                f"{meta.channels[amp_rows[i]].chan_name:>6} {rms[i]:6.1f}"
+                for i in range(row, min(row + 8, len(rms)))
+            )
             say("  " + cells)
         truth = await allego.get_ground_truth(0, expected or 0)
         lat_ms = np.asarray(latencies) * 1e3 if latencies else np.zeros(1)
@@ -97,7 +106,8 @@ async def run_demo(
         say(
             f"received {received} samples x {len(meta.channels)} channels in {chunks} chunks, "
             f"missed {missed}; {truth.n_spikes} simulated spikes from {len(truth.units)} units; "
-            f"latency p50 {np.percentile(lat_ms, 50):.2f} ms, p99 {np.percentile(lat_ms, 99):.2f} ms"
+            f"latency p50 {np.percentile(lat_ms, 50):.2f} ms, "
+            f"p99 {np.percentile(lat_ms, 99):.2f} ms"
         )
         return {
             "received": float(received),

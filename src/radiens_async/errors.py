@@ -9,7 +9,7 @@ or grpcio exception::
     │   ├── ConnectError                no connection (refused, unreachable, wrong address)
     │   └── DeadlineExceeded            the call did not finish within its deadline (TimeoutError)
     ├── RemoteError(status, message)    the hub answered with an error status
-    │   ├── InvalidArgument             a bad value (also a ValueError, as the documented API raises)
+    │   ├── InvalidArgument             a bad value (also a ValueError, like the documented API)
     │   ├── NotFound                    unknown file, dataset, job, port, sensor ... (LookupError)
     │   ├── AlreadyExists               a target that exists and was not forced
     │   ├── FailedPrecondition          the hub is in the wrong state (no hardware, streaming ...)
@@ -123,4 +123,4 @@ class ClientClosed(RadiensError):
 
 
 class FormatError(RadiensError, ValueError):
-    """A file is missing, truncated, corrupt or of the wrong shape; the message names the problem."""
+    """A file is missing, truncated, corrupt or of the wrong shape; the message says which."""

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hub_process import HubProcess  # noqa: E402
+from hub_process import HubProcess
 
 
 @pytest.fixture(scope="session")

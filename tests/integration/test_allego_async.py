@@ -62,7 +62,10 @@ async def test_restart_every_sim_mode(address: str, mode: SystemMode) -> None:
         ("sim-spikes", SystemMode.SMARTBOX_SIM_GEN_SPIKES),
         ("SMARTBOX_SIM_GEN_SINE", SystemMode.SMARTBOX_SIM_GEN_SINE),
         ("smartbox-sim-gen-sine-mapped", SystemMode.SMARTBOX_SIM_GEN_SINE_MAPPED),
-        (int(SystemMode.SMARTBOX_SIM_GEN_SINE_HIGH_FREQ), SystemMode.SMARTBOX_SIM_GEN_SINE_HIGH_FREQ),
+        (
+            int(SystemMode.SMARTBOX_SIM_GEN_SINE_HIGH_FREQ),
+            SystemMode.SMARTBOX_SIM_GEN_SINE_HIGH_FREQ,
+        ),
         (SystemMode.SMARTBOX_SIM_GEN_SINE_MULTI_BAND, SystemMode.SMARTBOX_SIM_GEN_SINE_MULTI_BAND),
     ],
 )
@@ -73,7 +76,9 @@ async def test_restart_aliases(address: str, alias: object, mode: SystemMode) ->
 
 
 @pytest.mark.parametrize("mode", HW_MODES, ids=lambda m: m.name.lower())
-async def test_restart_hardware_mode_fails_and_changes_nothing(address: str, mode: SystemMode) -> None:
+async def test_restart_hardware_mode_fails_and_changes_nothing(
+    address: str, mode: SystemMode
+) -> None:
     async with radiens.AsyncAllegoClient(address) as allego:
         await allego.restart("sim-sine")
         await allego.set_sampling_freq(20000)
@@ -314,7 +319,8 @@ def _psd_peak(x: np.ndarray, fs: float) -> float:
 
 
 @pytest.mark.parametrize(
-    "mode", ["smartbox_sim_gen_sine", "smartbox_sim_gen_sine_mapped", "smartbox_sim_gen_sine_high_freq"]
+    "mode",
+    ["smartbox_sim_gen_sine", "smartbox_sim_gen_sine_mapped", "smartbox_sim_gen_sine_high_freq"],
 )
 async def test_sine_spectra_peak_at_configured_frequencies(address: str, mode: str) -> None:
     async with radiens.AsyncAllegoClient(address) as allego:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import radiens_async as radiens
+
 from hub_process import HubProcess
 
 pytestmark = pytest.mark.anyio

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Literal
 
 from radiens_async._generated.radiens.v1 import allego_grpc, allego_pb2, common_pb2
@@ -58,7 +58,11 @@ class AsyncAllegoClient(AsyncHubClient):
         return f"allego_python_client:{self.id}"
 
     async def restart(
-        self, mode: str | int | SystemMode, *, seed: int | None = None, num_channels: int | None = None
+        self,
+        mode: str | int | SystemMode,
+        *,
+        seed: int | None = None,
+        num_channels: int | None = None,
     ) -> None:
         """Restart Allego in ``mode``; every setting returns to its initial value for that mode.
 
@@ -149,7 +153,9 @@ class AsyncAllegoClient(AsyncHubClient):
         """
         if isinstance(fs, bool) or not isinstance(fs, int | float):
             raise InvalidArgument(f"sampling frequency must be a number, got {fs!r}")
-        await self._call("allego", "SetSamplingFreq", allego_pb2.SetSamplingFreqRequest(fs=float(fs)))
+        await self._call(
+            "allego", "SetSamplingFreq", allego_pb2.SetSamplingFreqRequest(fs=float(fs))
+        )
 
     async def get_stream_loop_dur_ms(self) -> float:
         """The stream loop duration in milliseconds (convert to seconds before sleeping on it).
@@ -290,7 +296,9 @@ class AsyncAllegoClient(AsyncHubClient):
         """
         if max_samples < 0:
             raise InvalidArgument(f"max_samples must be >= 0, got {max_samples}")
-        request = allego_pb2.GetSignalsRequest(component_id=self.component_id, max_samples=max_samples)
+        request = allego_pb2.GetSignalsRequest(
+            component_id=self.component_id, max_samples=max_samples
+        )
         return signals_to_model(await self._call("allego", "GetSignals", request))
 
     async def stream_signals(
@@ -300,7 +308,7 @@ class AsyncAllegoClient(AsyncHubClient):
         channels: Sequence[int] | None = None,
         max_chunk_samples: int = 0,
         max_lag_s: float = DEFAULT_MAX_LAG_S,
-    ) -> AsyncIterator[SignalChunk]:
+    ) -> AsyncGenerator[SignalChunk, None]:
         """Live signals as an async generator of :class:`SignalChunk`.
 
         Each chunk carries its first sample index and the count of samples this subscriber
@@ -348,7 +356,9 @@ class AsyncAllegoClient(AsyncHubClient):
         elif isinstance(start, int) and not isinstance(start, bool):
             request.from_sample = start
         else:
-            raise InvalidArgument(f"start must be 'head', 'oldest' or a sample index, got {start!r}")
+            raise InvalidArgument(
+                f"start must be 'head', 'oldest' or a sample index, got {start!r}"
+            )
         if not 0 < max_lag_s <= 60:
             raise InvalidArgument(f"max_lag_s must be in (0, 60] seconds, got {max_lag_s!r}")
         status = await self._call("allego", "GetStatus", common_pb2.Empty())

@@ -99,7 +99,9 @@ class AsyncHubClient:
         return hub_registry.known_hubs()
 
     # -- the Hub service ----------------------------------------------------------------
-    async def _call(self, service: str, method: str, request: Any, timeout: float | None = None) -> Any:
+    async def _call(
+        self, service: str, method: str, request: Any, timeout: float | None = None
+    ) -> Any:
         await self._transport.open()
         stub = getattr(self._transport, service)
         return await self._transport.call(getattr(stub, method), request, timeout=timeout)

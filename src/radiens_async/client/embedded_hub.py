@@ -27,13 +27,24 @@ _address: tuple[str, int] | None = None
 
 def _launch(port: int, data_dir: str | None) -> tuple[subprocess.Popen[str], int | None, str]:
     cmd = [
-        sys.executable, "-m", "radiens_async.hub",
-        "--host", "127.0.0.1", "--port", str(port), "--parent-pid", str(os.getpid()),
+        sys.executable,
+        "-m",
+        "radiens_async.hub",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--parent-pid",
+        str(os.getpid()),
     ]
     if data_dir:
         cmd += ["--data-dir", data_dir]
     proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     deadline = time.monotonic() + START_TIMEOUT_S

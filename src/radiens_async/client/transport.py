@@ -144,7 +144,9 @@ class HubTransport:
         """
         try:
             return await method(
-                request, timeout=self.timeout if timeout is None else timeout, metadata=self.metadata
+                request,
+                timeout=self.timeout if timeout is None else timeout,
+                metadata=self.metadata,
             )
         except asyncio.CancelledError:
             raise

@@ -65,7 +65,7 @@ def patch_frame_repr() -> bool:
         return True
     if not hasattr(DataFrame, "_body_repr"):
         return False
-    DataFrame._body_repr = _data_frame_repr
+    setattr(DataFrame, "_body_repr", _data_frame_repr)  # noqa: B010 (a method, on purpose)
     return True
 
 
@@ -99,9 +99,7 @@ class TunedChannel(Channel):
     ...     channel.close()
     """
 
-    def __init__(
-        self, host: str, port: int, *, window: int | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, host: str, port: int, *, window: int | None = None, **kwargs: Any) -> None:
         kwargs.setdefault(
             "config",
             Configuration(
@@ -112,7 +110,9 @@ class TunedChannel(Channel):
         super().__init__(host, port, **kwargs)
         self.tuned = can_tune_frames()
         if not self.tuned:
-            log.info("grpclib %s not checked for frame tuning; using stock frames", version("grpclib"))
+            log.info(
+                "grpclib %s not checked for frame tuning; using stock frames", version("grpclib")
+            )
         patch_frame_repr()
 
     def _protocol_factory(self) -> H2Protocol:

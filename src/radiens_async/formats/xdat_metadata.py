@@ -330,7 +330,11 @@ class XdatMetadata(BaseModel):
     def _own_json(self) -> dict[str, Any]:
         return {
             "status": status_json(
-                self.fs, self.n_samples, self.n_channels, self.t_range, self.timestamp_range,
+                self.fs,
+                self.n_samples,
+                self.n_channels,
+                self.t_range,
+                self.timestamp_range,
                 self.start_time,
             ),
             "sapiens_base": {"biointerface_map": biointerface_map_json(self.channels)},
@@ -510,19 +514,25 @@ def _parse(doc: Any, where: str) -> XdatMetadata:
         raise FormatError(
             f"{where}status.samp_freq must be a positive number, found {_describe(fs)}"
         )
-    n_samples, n_channels = _pair(_member(status, "shape", "status.shape", where),
-                                  "status.shape", where, integer=True)
+    n_samples, n_channels = _pair(
+        _member(status, "shape", "status.shape", where), "status.shape", where, integer=True
+    )
     if n_samples < 0 or n_channels < 1:
         raise FormatError(
             f"{where}status.shape must be [n_samples >= 0, n_channels >= 1],"
             f" found {[n_samples, n_channels]}"
         )
-    t_range = _pair(_member(status, "t_range", "status.t_range", where),
-                    "status.t_range", where, integer=False)
+    t_range = _pair(
+        _member(status, "t_range", "status.t_range", where), "status.t_range", where, integer=False
+    )
     if t_range[1] < t_range[0]:
         raise FormatError(f"{where}status.t_range {list(t_range)} has t_stop < t_start")
-    ts_range = _pair(_member(status, "timestamp_range", "status.timestamp_range", where),
-                     "status.timestamp_range", where, integer=True)
+    ts_range = _pair(
+        _member(status, "timestamp_range", "status.timestamp_range", where),
+        "status.timestamp_range",
+        where,
+        integer=True,
+    )
     if ts_range[1] < ts_range[0] - 1:
         raise FormatError(f"{where}status.timestamp_range {list(ts_range)} is decreasing")
     start_text = _member(status, "start_time", "status.start_time", where)
@@ -540,7 +550,8 @@ def _parse(doc: Any, where: str) -> XdatMetadata:
     base = _object(_member(doc, "sapiens_base", "sapiens_base", where), "sapiens_base", where)
     bmap = _object(
         _member(base, "biointerface_map", "sapiens_base.biointerface_map", where),
-        "sapiens_base.biointerface_map", where,
+        "sapiens_base.biointerface_map",
+        where,
     )
     channels = _parse_channels(bmap, n_channels, where)
 
@@ -552,16 +563,24 @@ def _parse(doc: Any, where: str) -> XdatMetadata:
         rest.pop(key, None)
     for key, _, _ in _OPTIONAL_ARRAYS:
         rest.pop(key, None)
-    for outer, inner in (("sapiens_base", "biointerface_map"), (None, "sapiens_base"),
-                         (None, "status")):
+    for outer, inner in (
+        ("sapiens_base", "biointerface_map"),
+        (None, "sapiens_base"),
+        (None, "status"),
+    ):
         holder = extras[outer] if outer else extras
         if not holder[inner]:
             del holder[inner]
 
     return XdatMetadata(
-        fs=float(fs), n_samples=n_samples, n_channels=n_channels,
-        t_range=(float(t_range[0]), float(t_range[1])), timestamp_range=ts_range,
-        start_time=start_time, channels=channels, extras=extras,
+        fs=float(fs),
+        n_samples=n_samples,
+        n_channels=n_channels,
+        t_range=(float(t_range[0]), float(t_range[1])),
+        timestamp_range=ts_range,
+        start_time=start_time,
+        channels=channels,
+        extras=extras,
     )
 
 

@@ -29,9 +29,9 @@ DATA_DTYPE = np.dtype("<f4")
 TIMESTAMP_DTYPE = np.dtype("<i8")
 
 Layout = Literal["channel_major", "sample_major"]
-ChannelSelection = int | slice | Sequence[int] | npt.NDArray[np.integer[Any]] | npt.NDArray[
-    np.bool_
-] | None
+ChannelSelection = (
+    int | slice | Sequence[int] | npt.NDArray[np.integer[Any]] | npt.NDArray[np.bool_] | None
+)
 
 
 class XdatReader:
@@ -284,8 +284,9 @@ class XdatReader:
             import probeinterface
         except ImportError as exc:  # optional dependency
             raise ImportError("to_probeinterface() needs probeinterface installed") from exc
-        amp = [(col, ch) for col, ch in enumerate(self._metadata.channels)
-               if ch.signal_type == "amp"]
+        amp = [
+            (col, ch) for col, ch in enumerate(self._metadata.channels) if ch.signal_type == "amp"
+        ]
         if not amp:
             raise FormatError(f"{self.paths.json}: no amplifier channels to export as a probe")
         unplaced = [ch.name for _, ch in amp if ch.site_x_um is None or ch.site_y_um is None]
@@ -304,8 +305,9 @@ class XdatReader:
         for probe_id in dict.fromkeys(ch.probe_id for _, ch in amp):
             members = [(col, ch) for col, ch in amp if ch.probe_id == probe_id]
             probe = probeinterface.Probe(ndim=2, si_units="um", model_name=probe_id or None)
-            shapes, params = zip(*(_contact_shape(ch.site_shape, ch.site_area_um2)
-                                   for _, ch in members), strict=True)
+            shapes, params = zip(
+                *(_contact_shape(ch.site_shape, ch.site_area_um2) for _, ch in members), strict=True
+            )
             probe.set_contacts(
                 positions=np.array([[ch.site_x_um, ch.site_y_um] for _, ch in members]),
                 shapes=np.array(shapes),
@@ -347,8 +349,10 @@ class XdatReader:
 
     def __repr__(self) -> str:
         md = self._metadata
-        return (f"XdatReader({str(self.paths.json)!r}, fs={md.fs:g}, n_samples={md.n_samples},"
-                f" n_channels={md.n_channels})")
+        return (
+            f"XdatReader({str(self.paths.json)!r}, fs={md.fs:g}, n_samples={md.n_samples},"
+            f" n_channels={md.n_channels})"
+        )
 
 
 def _load_metadata(path: Path) -> XdatMetadata:

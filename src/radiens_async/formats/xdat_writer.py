@@ -106,8 +106,10 @@ class XdatWriter:
         flush_interval_s: float = 1.0,
         extras: dict[str, Any] | None = None,
     ) -> None:
-        if isinstance(fs, bool) or not isinstance(fs, int | float) or not (
-            math.isfinite(fs) and fs > 0
+        if (
+            isinstance(fs, bool)
+            or not isinstance(fs, int | float)
+            or not (math.isfinite(fs) and fs > 0)
         ):
             raise ValueError(f"fs must be a positive number of Hz, not {fs!r}")
         channels = list(channels)
@@ -299,8 +301,10 @@ class XdatWriter:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
-        return (f"XdatWriter({str(self.paths.json)!r}, fs={self._fs:g},"
-                f" n_channels={self._n_ch}, n_samples={self.n_samples}, {state})")
+        return (
+            f"XdatWriter({str(self.paths.json)!r}, fs={self._fs:g},"
+            f" n_channels={self._n_ch}, n_samples={self.n_samples}, {state})"
+        )
 
     # ---------------------------------------------------------------- internals
     def _open_files(self) -> tuple[BinaryIO, BinaryIO]:
@@ -319,8 +323,11 @@ class XdatWriter:
             raise ValueError(
                 f"block must have shape {want} with n_channels={self._n_ch}, got {arr.shape}"
             )
-        if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-                or arr.dtype == np.bool_):
+        if not (
+            np.issubdtype(arr.dtype, np.floating)
+            or np.issubdtype(arr.dtype, np.integer)
+            or arr.dtype == np.bool_
+        ):
             raise ValueError(f"block must hold real numbers, not {arr.dtype}")
         if first_sample is not None and first_sample != self.next_sample:
             kind = "gap" if first_sample > self.next_sample else "overlap"
@@ -339,9 +346,9 @@ class XdatWriter:
             take = min(n - done, cap - self._staged)
             lo, hi = self._staged, self._staged + take
             if channel_major:
-                _transpose_into(self._stage[lo:hi], arr[:, done:done + take])
+                _transpose_into(self._stage[lo:hi], arr[:, done : done + take])
             else:
-                np.copyto(self._stage[lo:hi], arr[done:done + take], casting="unsafe")
+                np.copyto(self._stage[lo:hi], arr[done : done + take], casting="unsafe")
             np.add(self._ramp[:take], self._first + self.n_samples, out=self._stage_ts[lo:hi])
             self._staged = hi
             done += take
@@ -367,8 +374,12 @@ class XdatWriter:
         t0 = self._first / self._fs
         doc: dict[str, Any] = {
             "status": status_json(
-                self._fs, n, self._n_ch, (t0, t0 + n / self._fs),
-                (self._first, self._first + n - 1), self._start_time,
+                self._fs,
+                n,
+                self._n_ch,
+                (t0, t0 + n / self._fs),
+                (self._first, self._first + n - 1),
+                self._start_time,
             ),
             "sapiens_base": {"biointerface_map": self._bmap},
         }
@@ -393,10 +404,12 @@ def _transpose_into(dst: npt.NDArray[np.float32], src: npt.NDArray[Any]) -> None
     """``dst[...] = src.T`` tile by tile (dst is (n, n_ch), src is (n_ch, n))."""
     n_ch, n = src.shape
     for s in range(0, n, _TILE_SAMPLES):
-        d = dst[s:s + _TILE_SAMPLES]
-        part = src[:, s:s + _TILE_SAMPLES]
+        d = dst[s : s + _TILE_SAMPLES]
+        part = src[:, s : s + _TILE_SAMPLES]
         for c in range(0, n_ch, _TILE_CHANNELS):
-            np.copyto(d[:, c:c + _TILE_CHANNELS], part[c:c + _TILE_CHANNELS].T, casting="unsafe")
+            np.copyto(
+                d[:, c : c + _TILE_CHANNELS], part[c : c + _TILE_CHANNELS].T, casting="unsafe"
+            )
 
 
 def _write_all(f: BinaryIO, view: memoryview) -> None:

@@ -8,6 +8,7 @@ waiting handler awaits. With nobody waiting, a block costs one attribute read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from radiens_async.hub.daq.signal_cache import SignalCache
 
@@ -46,7 +47,5 @@ class LiveNotifier:
         """Wait for the next block (or ``timeout`` seconds, whichever comes first)."""
         self.arm()
         assert self._future is not None
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._future), timeout)
-        except TimeoutError:
-            pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from types import TracebackType
 
 import numpy as np
@@ -100,7 +101,7 @@ class AllegoClient(SyncClientBase):
 
     def __exit__(
         self,
-        exc_type: type[BaseException] | None,
+        exc_type: builtins.type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:

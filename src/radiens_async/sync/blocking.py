@@ -7,6 +7,7 @@ generator into a plain iterator that cancels the underlying call when closed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
@@ -81,10 +82,8 @@ class BlockingIterator(Generic[T]):
         self._closed = True
         aclose = getattr(self._agen, "aclose", None)
         if aclose is not None:
-            try:
+            with contextlib.suppress(RuntimeError):  # the portal is gone (interpreter exit)
                 self._portal.call(aclose)
-            except RuntimeError:  # the portal is gone (interpreter exit)
-                pass
 
     def __enter__(self) -> BlockingIterator[T]:
         return self
@@ -98,10 +97,8 @@ class BlockingIterator(Generic[T]):
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
 
 
 async def _anext(agen: AsyncIterator[T]) -> T:

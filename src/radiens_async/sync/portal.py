@@ -7,6 +7,7 @@ thread already runs an event loop (Jupyter), and interpreter exit never waits fo
 from __future__ import annotations
 
 import atexit
+import contextlib
 import queue
 import threading
 
@@ -51,10 +52,8 @@ def stop_portal() -> None:
     with _lock:
         portal, _portal = _portal, None
     if portal is not None:
-        try:
+        with contextlib.suppress(RuntimeError):
             portal.call(portal.stop, True)
-        except RuntimeError:
-            pass
 
 
 atexit.register(stop_portal)

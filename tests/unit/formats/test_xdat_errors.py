@@ -66,8 +66,10 @@ def edit_json(base: Path, edit: Any) -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: d["status"].update(shape=[500, 13]),
-         r"biointerface_map\.chan_name has 14 entries, status\.shape says 13"),
+        (
+            lambda d: d["status"].update(shape=[500, 13]),
+            r"biointerface_map\.chan_name has 14 entries, status\.shape says 13",
+        ),
         (lambda d: d["status"].update(shape=[600, 14]), r"data file is truncated"),
         (lambda d: d["status"].update(shape=[500]), r"status\.shape must be a list of 2 integers"),
         (lambda d: d["status"].update(samp_freq=0), r"status\.samp_freq must be a positive"),
@@ -75,17 +77,25 @@ def edit_json(base: Path, edit: Any) -> None:
         (lambda d: d["status"].update(samp_freq="30000"), r"samp_freq must be a positive"),
         (lambda d: d["status"].pop("t_range"), r"missing key status\.t_range"),
         (lambda d: d["status"].update(t_range=[2.0, 1.0]), r"t_stop < t_start"),
-        (lambda d: d["status"].update(timestamp_range=[0, 499]),
-         r"holds sample indices 123457\.\.123956 but .* says status\.timestamp_range"),
+        (
+            lambda d: d["status"].update(timestamp_range=[0, 499]),
+            r"holds sample indices 123457\.\.123956 but .* says status\.timestamp_range",
+        ),
         (lambda d: d["status"].update(start_time="yesterday"), r"start_time must be ISO 8601"),
         (lambda d: d["status"].update(start_time="2024-07-01T13:04:49"), r"no UTC offset"),
         (lambda d: d.pop("sapiens_base"), r"missing key sapiens_base"),
-        (lambda d: d["sapiens_base"]["biointerface_map"]["chan_type"].pop(),
-         r"chan_type has 13 entries"),
-        (lambda d: d["sapiens_base"]["biointerface_map"]["site_x"].__setitem__(0, "left"),
-         r"site_x\[0\] must be finite numbers or null"),
-        (lambda d: d["sapiens_base"]["biointerface_map"]["sig_type"].__setitem__(0, "din"),
-         r"channel 0: .*sig_type 'din' disagrees with chan_type 'ai0'"),
+        (
+            lambda d: d["sapiens_base"]["biointerface_map"]["chan_type"].pop(),
+            r"chan_type has 13 entries",
+        ),
+        (
+            lambda d: d["sapiens_base"]["biointerface_map"]["site_x"].__setitem__(0, "left"),
+            r"site_x\[0\] must be finite numbers or null",
+        ),
+        (
+            lambda d: d["sapiens_base"]["biointerface_map"]["sig_type"].__setitem__(0, "din"),
+            r"channel 0: .*sig_type 'din' disagrees with chan_type 'ai0'",
+        ),
     ],
 )
 def test_bad_metadata(small: Recording, tmp_path: Path, edit: Any, message: str) -> None:
@@ -105,10 +115,14 @@ def test_not_a_metadata_document(small: Recording, tmp_path: Path, text: bytes) 
 
 # ------------------------------------------------------------------ mutation fuzzing
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=8,
 )
 

@@ -22,8 +22,9 @@ SRC = Path(__file__).resolve().parents[3] / "src"
 def test_reader_sees_flushed_prefix_while_writing(tmp_path: Path) -> None:
     chans = make_channels()
     data = random_signals(chans, 200_000, seed=3)
-    with XdatWriter(tmp_path / "live_0", FS, chans, first_sample=500,
-                    flush_interval_s=3600) as writer:
+    with XdatWriter(
+        tmp_path / "live_0", FS, chans, first_sample=500, flush_interval_s=3600
+    ) as writer:
         with XdatReader(tmp_path / "live_0") as empty:  # openable before any sample
             assert empty.n_samples == 0 and empty.read().shape == (len(chans), 0)
         writer.append(data[:, :10_000])
@@ -78,8 +79,7 @@ def test_killed_writer_leaves_a_consistent_set(tmp_path: Path) -> None:
     base = tmp_path / "crash_0"
     script = CRASH_SCRIPT.format(src=str(SRC), base=str(base))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(Path(__file__).parent)])}
-    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          timeout=120)
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
     chans = make_channels()
     data = random_signals(chans, 200_000, seed=5)

@@ -45,7 +45,8 @@ def test_two_probes_make_a_group(tmp_path: Path) -> None:
     assert isinstance(group, ProbeGroup)
     assert len(group.probes) == 2
     assert [list(p.contact_ids) for p in group.probes] == [
-        [f"A-{i:03d}" for i in range(4)], [f"A-{i:03d}" for i in range(4, 8)]
+        [f"A-{i:03d}" for i in range(4)],
+        [f"A-{i:03d}" for i in range(4, 8)],
     ]
     assert list(group.probes[1].device_channel_indices) == [5, 6, 7, 8]
     assert group.probes[1].contact_positions[0].tolist() == [1000.0, 50.0]

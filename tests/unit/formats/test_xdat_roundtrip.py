@@ -19,8 +19,12 @@ from radiens_async.formats.xdat import (
     xdat_paths,
 )
 
-STREAMS = {"ai-pri": ("amp", "uV"), "aux": ("ain", "V"), "din": ("din", "a.u."),
-           "dout": ("dout", "a.u.")}
+STREAMS = {
+    "ai-pri": ("amp", "uV"),
+    "aux": ("ain", "V"),
+    "din": ("din", "a.u."),
+    "dout": ("dout", "a.u."),
+}
 
 
 def rows_of(rec: Recording, kind: str) -> list[int]:
@@ -47,9 +51,7 @@ def test_reader_reads_everything_bit_identical(recording: Recording) -> None:
 
 
 @pytest.mark.parametrize("layout", ["channel_major", "sample_major"])
-def test_reader_random_windows_and_channel_selections(
-    recording: Recording, layout: str
-) -> None:
+def test_reader_random_windows_and_channel_selections(recording: Recording, layout: str) -> None:
     rng = np.random.default_rng(7)
     data = recording.data
     n_ch, n = data.shape
@@ -134,8 +136,9 @@ def test_neo_reads_every_stream(recording: Recording) -> None:
         raw = io.get_analogsignal_chunk(0, 0, None, None, stream_index=stream_index)
         scaled = io.rescale_signal_raw_to_float(raw, dtype="float32", stream_index=stream_index)
         np.testing.assert_array_equal(scaled.T, recording.data[rows])
-        window = io.get_analogsignal_chunk(0, 0, 1000, 1500, stream_index=stream_index,
-                                           channel_indexes=[0])
+        window = io.get_analogsignal_chunk(
+            0, 0, 1000, 1500, stream_index=stream_index, channel_indexes=[0]
+        )
         np.testing.assert_array_equal(window[:, 0], recording.data[rows[0], 1000:1500])
     rec_datetime = io.raw_annotations["blocks"][0]["rec_datetime"]
     with XdatReader(recording.base) as reader:
@@ -157,11 +160,13 @@ def test_spikeinterface_reads_every_stream(recording: Recording) -> None:
         assert list(si_rec.get_property("physical_unit")) == [units] * len(rows)
         np.testing.assert_array_equal(si_rec.get_traces().T, recording.data[rows])
         if units == "uV":
-            np.testing.assert_array_equal(si_rec.get_traces(return_in_uV=True).T,
-                                          recording.data[rows])
+            np.testing.assert_array_equal(
+                si_rec.get_traces(return_in_uV=True).T, recording.data[rows]
+            )
         elif units == "V":
-            np.testing.assert_allclose(si_rec.get_traces(return_in_uV=True).T,
-                                       recording.data[rows] * 1e6, rtol=1e-6)
+            np.testing.assert_allclose(
+                si_rec.get_traces(return_in_uV=True).T, recording.data[rows] * 1e6, rtol=1e-6
+            )
 
 
 def test_metadata_json_round_trip_keeps_extras(recording: Recording, tmp_path: Path) -> None:
@@ -173,8 +178,10 @@ def test_metadata_json_round_trip_keeps_extras(recording: Recording, tmp_path: P
     md = XdatMetadata.from_json_dict(doc)
     assert md.extras == {
         "status": {"recording_mode": "continuous"},
-        "sapiens_base": {"sensor_spec": {"A": [{"probe_id": "A1x8"}]},
-                         "biointerface_map": {"color": list(range(len(recording.channels)))}},
+        "sapiens_base": {
+            "sensor_spec": {"A": [{"probe_id": "A1x8"}]},
+            "biointerface_map": {"color": list(range(len(recording.channels)))},
+        },
         "provenance": {"tool": "test", "n": [1, 2, 3]},
     }
     assert md.to_json_dict() == doc
@@ -183,12 +190,20 @@ def test_metadata_json_round_trip_keeps_extras(recording: Recording, tmp_path: P
 
 def test_metadata_from_minimal_radiens_style_document() -> None:
     doc = {
-        "status": {"samp_freq": 30000, "shape": [10, 3], "t_range": [5.0, 5.0003],
-                   "timestamp_range": [150000, 150009],
-                   "start_time": "2024-07-01T13:04:49.4972245-04:00"},
-        "sapiens_base": {"biointerface_map": {
-            "chan_name": ["pri_0", "din_0", "aux_0"], "ntv_chan_name": ["A-000", "DIN-00", "X"],
-            "chan_type": ["ai0", "din0", "ai1"]}},
+        "status": {
+            "samp_freq": 30000,
+            "shape": [10, 3],
+            "t_range": [5.0, 5.0003],
+            "timestamp_range": [150000, 150009],
+            "start_time": "2024-07-01T13:04:49.4972245-04:00",
+        },
+        "sapiens_base": {
+            "biointerface_map": {
+                "chan_name": ["pri_0", "din_0", "aux_0"],
+                "ntv_chan_name": ["A-000", "DIN-00", "X"],
+                "chan_type": ["ai0", "din0", "ai1"],
+            }
+        },
     }
     md = XdatMetadata.from_json_dict(doc)
     assert [ch.signal_type for ch in md.channels] == ["amp", "din", "ain"]

@@ -23,28 +23,47 @@ def make_channels(
     per_probe = n_amp // probes
     for i in range(n_amp):
         probe = i // per_probe
-        out.append(XdatChannel(
-            name=f"A-{i:03d}", ntv_name=f"A-{i:03d}", signal_type="amp", ntv_idx=i,
-            sys_idx=sys_idx, port="A", site_num=i + 1,
-            site_x_um=float(30 * (i % 2) + 1000 * probe), site_y_um=float(25 * (i // 2)),
-            site_z_um=0.0, site_shape="circle", site_area_um2=177.0, shank=(i % per_probe) // 4,
-            probe_id=f"A1x{per_probe}-{probe}", headstage_id="smartlink32",
-        ))
+        out.append(
+            XdatChannel(
+                name=f"A-{i:03d}",
+                ntv_name=f"A-{i:03d}",
+                signal_type="amp",
+                ntv_idx=i,
+                sys_idx=sys_idx,
+                port="A",
+                site_num=i + 1,
+                site_x_um=float(30 * (i % 2) + 1000 * probe),
+                site_y_um=float(25 * (i // 2)),
+                site_z_um=0.0,
+                site_shape="circle",
+                site_area_um2=177.0,
+                shank=(i % per_probe) // 4,
+                probe_id=f"A1x{per_probe}-{probe}",
+                headstage_id="smartlink32",
+            )
+        )
         sys_idx += 1
     kinds: list[tuple[SignalKind, int, str]] = [
-        ("ain", n_ain, "AIN"), ("din", n_din, "DIN"), ("dout", n_dout, "DOUT")
+        ("ain", n_ain, "AIN"),
+        ("din", n_din, "DIN"),
+        ("dout", n_dout, "DOUT"),
     ]
     for kind, count, prefix in kinds:
         for i in range(count):
-            out.append(XdatChannel(name=f"{prefix}-{i:02d}", ntv_name=f"{prefix}-{i:02d}",
-                                   signal_type=kind, ntv_idx=i, sys_idx=sys_idx))
+            out.append(
+                XdatChannel(
+                    name=f"{prefix}-{i:02d}",
+                    ntv_name=f"{prefix}-{i:02d}",
+                    signal_type=kind,
+                    ntv_idx=i,
+                    sys_idx=sys_idx,
+                )
+            )
             sys_idx += 1
     return out
 
 
-def random_signals(
-    channels: list[XdatChannel], n: int, seed: int = 0
-) -> npt.NDArray[np.float32]:
+def random_signals(channels: list[XdatChannel], n: int, seed: int = 0) -> npt.NDArray[np.float32]:
     """Channel-major float32 data with realistic value ranges per signal type."""
     rng = np.random.default_rng(seed)
     data = np.empty((len(channels), n), np.float32)
@@ -67,7 +86,10 @@ class Recording:
 
 
 def write_recording(
-    directory: Path, name: str = "allego_0__uid0701-13-04-49", n: int = 20_000, seed: int = 0,
+    directory: Path,
+    name: str = "allego_0__uid0701-13-04-49",
+    n: int = 20_000,
+    seed: int = 0,
     channels: list[XdatChannel] | None = None,
 ) -> Recording:
     """Write ``n`` samples in many blocks of random sizes (1..900 samples)."""
@@ -79,6 +101,6 @@ def write_recording(
         pos = 0
         while pos < n:
             step = int(rng.integers(1, 900))
-            writer.append(data[:, pos:pos + step], first_sample=FIRST_SAMPLE + pos)
+            writer.append(data[:, pos : pos + step], first_sample=FIRST_SAMPLE + pos)
             pos += step
     return Recording(base, data, chans, FIRST_SAMPLE)

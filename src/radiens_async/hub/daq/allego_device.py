@@ -18,7 +18,7 @@ import numpy.typing as npt
 from radiens_async.errors import FailedPrecondition, InvalidArgument
 from radiens_async.hub.daq import sensors_catalog
 from radiens_async.hub.daq.acquisition_loop import AcquisitionLoop
-from radiens_async.hub.daq.channel_layout import ChannelLayout, PortSensor
+from radiens_async.hub.daq.channel_layout import PortSensor
 from radiens_async.hub.daq.signal_cache import CacheWindow, SignalCache
 from radiens_async.hub.daq.simulator import DeviceSimulator
 from radiens_async.utils.aliases import hardware_name, is_simulator
@@ -111,9 +111,7 @@ class AllegoDevice:
     def block_samples(self) -> int:
         return max(1, round(self.fs * self.stream_loop_ms / 1000.0))
 
-    def restart(
-        self, mode: int, seed: int | None = None, num_channels: int | None = None
-    ) -> None:
+    def restart(self, mode: int, seed: int | None = None, num_channels: int | None = None) -> None:
         """Restart in ``mode``: every setting returns to its initial value for that mode.
 
         Streaming is stopped first. Hardware modes fail (no hardware is attached) and change
@@ -167,7 +165,9 @@ class AllegoDevice:
         try:
             headstage = sensors_catalog.get_headstage(headstage_id)
         except KeyError:
-            raise InvalidArgument(f"headstage {headstage_id} is not an available headstage ID") from None
+            raise InvalidArgument(
+                f"headstage {headstage_id} is not an available headstage ID"
+            ) from None
         try:
             probe = sensors_catalog.get_probe(probe_id)
         except KeyError:
@@ -190,7 +190,10 @@ class AllegoDevice:
             self.simulator.reset()
             block = self.block_samples
             capacity = int(
-                min(self.cache_seconds * self.fs, self.cache_budget_bytes / (4 * self.layout.n_channels))
+                min(
+                    self.cache_seconds * self.fs,
+                    self.cache_budget_bytes / (4 * self.layout.n_channels),
+                )
             )
             capacity = max(capacity, 4 * block + 1)
             self.cache = SignalCache(self.layout.n_channels, capacity, block, epoch=self.epoch)

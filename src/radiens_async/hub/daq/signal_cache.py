@@ -96,7 +96,8 @@ class SignalCache:
         n = block.shape[1]
         if block.shape[0] != self.n_channels or n > self.max_block:
             raise ValueError(
-                f"block shape {block.shape} does not fit cache ({self.n_channels}, <= {self.max_block})"
+                f"block shape {block.shape} does not fit cache "
+                f"({self.n_channels}, <= {self.max_block})"
             )
         pos = self._head % self.capacity
         first = min(n, self.capacity - pos)

@@ -209,7 +209,9 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
             raise FailedPrecondition("streaming is off: call set_streaming('on') first")
         rows = device.rows_for(list(request.sys_idxs))
         if request.max_chunk_samples < 0:
-            raise InvalidArgument(f"max_chunk_samples must be >= 0, got {request.max_chunk_samples}")
+            raise InvalidArgument(
+                f"max_chunk_samples must be >= 0, got {request.max_chunk_samples}"
+            )
         n_rows = cache.n_channels if rows is None else len(rows)
         max_chunk = request.max_chunk_samples or max(1, MAX_CHUNK_BYTES // (4 * n_rows))
         which = request.WhichOneof("start")

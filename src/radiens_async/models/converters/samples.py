@@ -23,7 +23,9 @@ def block_to_array(block: common_pb2.SampleBlock) -> npt.NDArray[np.float32]:
     return np.frombuffer(block.samples, dtype="<f4").reshape(block.n_channels, block.n_samples)
 
 
-def array_to_block(data: npt.NDArray[np.float32], first_sample: int, fs: float) -> common_pb2.SampleBlock:
+def array_to_block(
+    data: npt.NDArray[np.float32], first_sample: int, fs: float
+) -> common_pb2.SampleBlock:
     """The inverse of :func:`block_to_array` (used by tests and by servers)."""
     data = np.ascontiguousarray(data, dtype="<f4")
     return common_pb2.SampleBlock(
