@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--cache-seconds", type=float, default=10.0, help="live cache length")
     serve.add_argument("--cache-mb", type=int, default=512, help="live cache memory cap")
     serve.add_argument("--stream-loop-ms", type=float, default=1.0, help="acquisition block")
+    serve.add_argument(
+        "--record-buffer-mb",
+        type=int,
+        default=2048,
+        help="recorded data that may wait for a slow disk before a recording fails",
+    )
     serve.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
 
     status = sub.add_parser("status", help="print the Allego status of a hub")
@@ -60,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cache_seconds=args.cache_seconds,
             cache_mb=args.cache_mb,
             stream_loop_ms=args.stream_loop_ms,
+            record_buffer_mb=args.record_buffer_mb,
             parent_pid=args.parent_pid,
         )
         return serve_forever(config)

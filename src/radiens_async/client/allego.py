@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import AsyncGenerator, Sequence
 from typing import Literal
@@ -10,7 +11,7 @@ from radiens_async._generated.radiens.v1 import allego_grpc, allego_pb2, common_
 from radiens_async.client.base import AsyncHubClient
 from radiens_async.client.tuned_channel import flow_window_bytes
 from radiens_async.errors import InvalidArgument
-from radiens_async.models.allego_state import AllegoState
+from radiens_async.models.allego_state import AllegoState, RecordingConfig
 from radiens_async.models.channel_metadata import ChannelMetadata
 from radiens_async.models.converters.allego import (
     channel_metadata_to_model,
@@ -21,7 +22,7 @@ from radiens_async.models.converters.samples import chunk_to_model, signals_to_m
 from radiens_async.models.ground_truth import SimGroundTruth
 from radiens_async.models.signals import SignalChunk, Signals
 from radiens_async.utils.aliases import parse_system_mode, resolve_headstage, resolve_probe
-from radiens_async.utils.enums import ClientType, Port, StreamMode, SystemMode
+from radiens_async.utils.enums import ClientType, Port, RecordMode, StreamMode, SystemMode
 
 DEFAULT_MAX_LAG_S = 0.5
 StreamStart = Literal["head", "oldest"] | int
@@ -132,6 +133,112 @@ class AsyncAllegoClient(AsyncHubClient):
         """
         on = StreamMode.parse(mode) == StreamMode.ON
         await self._call("allego", "SetStreaming", allego_pb2.SetModeRequest(on=on))
+
+    async def set_recording(self, mode: str | int | bool | RecordMode) -> None:
+        """Set signal recording ``'on'`` or ``'off'``.
+
+        Starting a recording starts streaming first if it is off, and writes the live stream to
+        a new XDAT file set named after :meth:`set_recording_config` (the index moves on by one
+        after each recording; an existing recording is never overwritten). Stopping returns once
+        the file set is complete on disk. ``get_status().recording`` reports the file name and
+        duration. Stopping streaming is refused while recording.
+
+        Parameters
+        ----------
+        mode : str, int, bool or RecordMode
+            ``'on'``/``'off'`` (any case), 1/0, True/False or a ``RecordMode``.
+
+        Raises
+        ------
+        AlreadyExists
+            A recording with that name exists (nothing is written).
+        FailedPrecondition
+            The recording directory is gone or not writable.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     await allego.set_recording_config("~/radix/data", "my_base_name", 0, True)
+        ...     await allego.set_recording("on")
+        ...     await asyncio.sleep(10)
+        ...     await allego.set_recording("off")
+        """
+        on = RecordMode.parse(mode) == RecordMode.ON
+        await self._call("allego", "SetRecording", allego_pb2.SetModeRequest(on=on), timeout=90.0)
+
+    async def set_recording_config(
+        self,
+        datasource_path: str | os.PathLike[str],
+        datasource_name: str,
+        datasource_idx: int,
+        is_time_stamp: bool = True,
+    ) -> None:
+        """Set where and under which name the next recording is written.
+
+        The file set is ``<datasource_path>/<datasource_name>_<datasource_idx>__uid<MMDD-HH-MM-SS>``
+        with the timestamp flag on (local start time), else
+        ``<datasource_path>/<datasource_name>_<datasource_idx>``; each is an XDAT set of three files
+        (``.xdat.json``, ``_data.xdat``, ``_timestamp.xdat``). ``~`` is expanded and a relative
+        path is taken relative to this process's working directory (the hub runs on this machine
+        by default).
+
+        Parameters
+        ----------
+        datasource_path : str or path-like
+            An existing, writable directory.
+        datasource_name : str
+            Base name: not empty, no ``.`` or path separator.
+        datasource_idx : int
+            Index, >= 0.
+        is_time_stamp : bool
+            Append the ``__uid`` start time to the name.
+
+        Raises
+        ------
+        InvalidArgument
+            An empty or malformed base name, a negative index, a path that is not a writable
+            directory.
+        NotFound
+            The path does not exist.
+        FailedPrecondition
+            A recording is running.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     await allego.set_recording_config("~/radix/data", "my_base_name", 0, True)
+        """
+        if isinstance(datasource_idx, bool) or not isinstance(datasource_idx, int):
+            raise InvalidArgument(f"datasource_idx must be an int, got {datasource_idx!r}")
+        if not isinstance(datasource_name, str):
+            raise InvalidArgument(f"datasource_name must be a str, got {datasource_name!r}")
+        if datasource_idx < 0:
+            raise InvalidArgument(f"datasource_idx must be >= 0, got {datasource_idx}")
+        if not str(datasource_path):
+            raise InvalidArgument("datasource_path must not be empty")
+        path = _local_abspath(datasource_path)
+        request = allego_pb2.RecordingConfig(
+            path=str(path),
+            base_name=datasource_name,
+            index=datasource_idx,
+            time_stamp=bool(is_time_stamp),
+        )
+        await self._call("allego", "SetRecordingConfig", request)
+
+    async def get_recording_config(self) -> RecordingConfig:
+        """The configuration the next recording will use (the index moves on after each one).
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     cfg = await allego.get_recording_config()
+        ...     cfg.base_name, cfg.index
+        ('allego', 0)
+        """
+        msg = await self._call("allego", "GetRecordingConfig", common_pb2.Empty())
+        return RecordingConfig(
+            path=msg.path, base_name=msg.base_name, index=msg.index, time_stamp=msg.time_stamp
+        )
 
     async def set_sampling_freq(self, fs: float) -> None:
         """Set the sampling frequency (samples/s).
@@ -390,3 +497,8 @@ class AsyncAllegoClient(AsyncHubClient):
 def _total_channels(status: allego_pb2.AllegoStatus) -> int:
     """Rows of a full-width stream: amplifier channels of every port plus aux and digital."""
     return sum(p.n_channels for p in status.ports) + status.n_ain + status.n_din + status.n_dout
+
+
+def _local_abspath(path: str | os.PathLike[str]) -> str:
+    """``~`` expanded and made absolute against this process's cwd (no disk access)."""
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))

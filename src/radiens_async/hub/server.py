@@ -63,6 +63,7 @@ class HubConfig:
     cache_seconds: float = 10.0
     cache_mb: int = 512
     stream_loop_ms: float = 1.0
+    record_buffer_mb: int = 2048
     parent_pid: int | None = None
 
     def validate(self) -> None:
@@ -88,6 +89,8 @@ class Hub:
             cache_seconds=config.cache_seconds,
             cache_budget_bytes=config.cache_mb << 20,
             stream_loop_ms=config.stream_loop_ms,
+            data_dir=config.data_dir,
+            record_queue_bytes=config.record_buffer_mb << 20,
         )
         self.server: grpc.aio.Server | None = None
         self.port = 0

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from radiens_async.models.allego_state import AllegoState, GPIOSpec, RecordingSpec, StreamSpec
+from radiens_async.models.allego_state import (
+    AllegoState,
+    GPIOSpec,
+    RecordingConfig,
+    RecordingSpec,
+    StreamSpec,
+)
 from radiens_async.models.channel_metadata import ChannelInfo, ChannelMetadata, KeyIdxs, SensorSpec
 from radiens_async.models.ground_truth import SimGroundTruth, SimUnit
 from radiens_async.models.hub_info import HubCapabilities, HubHealth, HubVersion
@@ -17,6 +23,7 @@ __all__ = [
     "HubHealth",
     "HubVersion",
     "KeyIdxs",
+    "RecordingConfig",
     "RecordingSpec",
     "SensorSpec",
     "SignalChunk",

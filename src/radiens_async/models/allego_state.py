@@ -17,6 +17,7 @@ __all__ = [
     "AllegoState",
     "CableDelaySpec",
     "GPIOSpec",
+    "RecordingConfig",
     "RecordingSpec",
     "StreamSpec",
     "parse_active_file_name",
@@ -50,6 +51,17 @@ class RecordingSpec(NamedTuple):
     # The documented field name; it hides ``tuple.index`` on this NamedTuple.
     index: int  # type: ignore[assignment]
     timestamp: str
+
+
+class RecordingConfig(BaseModel):
+    """Where the next recording goes: directory, base name, index and the timestamp flag."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    base_name: str
+    index: int
+    time_stamp: bool
 
 
 class GPIOSpec(NamedTuple):

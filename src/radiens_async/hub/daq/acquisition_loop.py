@@ -12,12 +12,16 @@ import threading
 import time
 from collections.abc import Callable
 
+import numpy as np
+import numpy.typing as npt
+
 from radiens_async.hub.daq.sample_source import SampleSource
 from radiens_async.hub.daq.signal_cache import SignalCache
 
 log = logging.getLogger(__name__)
 
 BlockListener = Callable[[SignalCache], None]
+BlockSink = Callable[[npt.NDArray[np.float32], int], None]
 
 
 class AcquisitionLoop:
@@ -36,6 +40,11 @@ class AcquisitionLoop:
     listeners : list of callables
         Called in the acquisition thread after every block with the cache. They must return
         at once (hand work to another thread or loop); they are the subscribers' wake-up call.
+    sinks : tuple of callables
+        Called in the acquisition thread with every new block (a fresh array they may keep)
+        and its first sample index, before the listeners. Replace the tuple (one atomic
+        assignment) to add or remove a sink while running. They must return at once: the
+        recorder queues the block for its own thread.
 
     Examples
     --------
@@ -50,12 +59,14 @@ class AcquisitionLoop:
         fs: float,
         block_samples: int,
         listeners: list[BlockListener] | None = None,
+        sinks: tuple[BlockSink, ...] = (),
     ) -> None:
         self.source = source
         self.cache = cache
         self.fs = fs
         self.block_samples = block_samples
         self.listeners: list[BlockListener] = list(listeners or [])
+        self.sinks: tuple[BlockSink, ...] = sinks
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.t0_ns = 0
@@ -99,7 +110,10 @@ class AcquisitionLoop:
                     self.lag_s = -wait_s
                     self.max_lag_s = max(self.max_lag_s, self.lag_s)
                 block = self.source.generate(self.block_samples)
+                first = self.cache.head
                 self.cache.append(block, acquired_ns=due)
+                for sink in self.sinks:
+                    sink(block, first)
                 for listener in self.listeners:
                     listener(self.cache)
                 block_index += 1

@@ -11,14 +11,20 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from radiens_async.errors import FailedPrecondition, InvalidArgument
+from radiens_async.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from radiens_async.formats.xdat import XdatChannel, XdatWriter
+from radiens_async.formats.xdat_metadata import SignalKind
 from radiens_async.hub.daq import sensors_catalog
 from radiens_async.hub.daq.acquisition_loop import AcquisitionLoop
-from radiens_async.hub.daq.channel_layout import PortSensor
+from radiens_async.hub.daq.channel_layout import ChannelLayout, PortSensor, StreamSignalType
+from radiens_async.hub.daq.recorder import DEFAULT_MAX_QUEUE_BYTES, Recorder
+from radiens_async.hub.daq.recording_config import RecordingConfig
 from radiens_async.hub.daq.signal_cache import CacheWindow, SignalCache
 from radiens_async.hub.daq.simulator import DeviceSimulator
 from radiens_async.utils.aliases import hardware_name, is_simulator
@@ -48,6 +54,10 @@ class DeviceStatus:
     stream_epoch: int
     seed: int
     acquisition_error: str
+    recording: bool
+    active_file_name: str
+    recording_dur_s: float
+    recording_error: str
 
 
 class AllegoDevice:
@@ -63,6 +73,10 @@ class AllegoDevice:
         Memory cap of the cache; with many channels it keeps fewer seconds.
     stream_loop_ms : float
         Acquisition block duration (the documented stream loop duration).
+    data_dir : Path, optional
+        Default recording directory (default: the working directory).
+    record_queue_bytes : int
+        How much recorded data may wait for a slow disk before a recording fails.
     """
 
     def __init__(
@@ -72,6 +86,8 @@ class AllegoDevice:
         cache_seconds: float = 10.0,
         cache_budget_bytes: int = 512 << 20,
         stream_loop_ms: float = 1.0,
+        data_dir: Path | None = None,
+        record_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
     ) -> None:
         self.default_seed = seed
         self.cache_seconds = cache_seconds
@@ -82,6 +98,13 @@ class AllegoDevice:
         self.cache: SignalCache | None = None
         self._loop: AcquisitionLoop | None = None
         self._cursors: dict[str, tuple[int, int]] = {}  # component -> (epoch, next sample)
+        self.record_queue_bytes = record_queue_bytes
+        self.recording_config = RecordingConfig(
+            (data_dir or Path.cwd()).resolve(), "allego", 0, True
+        )
+        self.recorder: Recorder | None = None
+        self._last_recording: tuple[str, float, str] = ("", 0.0, "")  # name, duration, error
+        self._finished_recorder: Recorder | None = None
         self._configure(SystemMode.SMARTBOX_SIM_GEN_SPIKES, seed, DEFAULT_SIM_CHANNELS, 30000.0)
 
     # -- configuration -------------------------------------------------------------------
@@ -126,6 +149,7 @@ class AllegoDevice:
                 f"no {hardware_name(system_mode)} hardware detected: cannot restart in "
                 f"{system_mode.name.lower()}; use a smartbox_sim_* mode"
             )
+        self._refuse_while_recording("restart")
         if num_channels is not None and num_channels < 1:
             raise InvalidArgument(f"num_channels must be >= 1, got {num_channels}")
         seed = self.default_seed if seed is None else seed
@@ -156,6 +180,7 @@ class AllegoDevice:
         The port keeps its position; its channel count becomes the headstage's. While
         streaming, the stream restarts (a new epoch) with the new channel layout.
         """
+        self._refuse_while_recording("change sensors")
         port = port.strip().upper()
         connected = [s.port for s in self.sensors]
         if port not in connected:
@@ -182,9 +207,14 @@ class AllegoDevice:
 
     # -- streaming ---------------------------------------------------------------------
     def set_streaming(self, on: bool) -> None:
-        """Start (clearing the cache, stream time restarts at 0) or stop acquisition."""
+        """Start (clearing the cache, stream time restarts at 0) or stop acquisition.
+
+        Stopping is refused while recording.
+        """
         if on == self.streaming:
             return
+        if not on:
+            self._refuse_while_recording("stop streaming")
         if on:
             self.epoch += 1
             self.simulator.reset()
@@ -211,13 +241,101 @@ class AllegoDevice:
                     listener(self.cache)
 
     def close(self) -> None:
-        """Stop acquisition (the hub is shutting down)."""
+        """Finish any recording and stop acquisition (the hub is shutting down)."""
+        recorder = self.stop_recording()
+        if recorder is not None:
+            recorder.join(timeout=30)
         self.set_streaming(False)
+
+    # -- recording -----------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        return self.recorder is not None
+
+    def _refuse_while_recording(self, what: str) -> None:
+        if self.recorder is not None:
+            raise FailedPrecondition(f"cannot {what} while recording: stop the recording first")
+
+    def set_recording_config(self, path: str, base_name: str, index: int, time_stamp: bool) -> None:
+        """Set where the next recording goes; refused while recording or for a missing path."""
+        self._refuse_while_recording("change the recording configuration")
+        self.recording_config = RecordingConfig.checked(path, base_name, index, time_stamp)
+
+    def start_recording(self) -> None:
+        """Record the live stream (starting streaming first if it is off) to a new XDAT set.
+
+        The set is named after the configuration; an existing recording is never overwritten
+        (the call fails and nothing is written). The index moves on by one after each start.
+        """
+        if self.recorder is not None:
+            return
+        config = self.recording_config
+        started = datetime.now().astimezone()
+        base = config.path / config.file_set_name(started)
+        for suffix in (".xdat.json", "_data.xdat", "_timestamp.xdat"):
+            if Path(f"{base}{suffix}").exists():
+                raise AlreadyExists(
+                    f"recording {base}.xdat already exists; not overwriting it "
+                    "(choose another base name or index)"
+                )
+        if not config.path.is_dir():
+            raise FailedPrecondition(f"recording path {str(config.path)!r} no longer exists")
+        was_streaming = self.streaming
+        self.set_streaming(True)
+        loop = self._loop
+        cache = self.cache
+        assert loop is not None and cache is not None
+        start = cache.head
+        try:
+            writer = XdatWriter(
+                base,
+                self.fs,
+                xdat_channels(self.layout),
+                start_time=started,
+                first_sample=start,
+                extras={"radiens_system_mode": self.mode.name.lower(), "seed": self.seed},
+            )
+        except FileExistsError as exc:
+            self._undo_start(was_streaming)
+            raise AlreadyExists(f"{exc}; not overwriting an existing recording") from exc
+        except (PermissionError, NotADirectoryError, FileNotFoundError, OSError) as exc:
+            self._undo_start(was_streaming)
+            raise FailedPrecondition(f"cannot create the recording {base}.xdat: {exc}") from exc
+        except ValueError as exc:
+            self._undo_start(was_streaming)
+            raise InvalidArgument(str(exc)) from exc
+        name = f"{base}.xdat"
+        recorder = Recorder(writer, start, cache, name, self.record_queue_bytes)
+        loop.sinks = (*loop.sinks, recorder.offer)  # it backfills from the cache if needed
+        self.recorder = recorder
+        self.recording_config = config.next_index()
+
+    def _undo_start(self, was_streaming: bool) -> None:
+        if not was_streaming:
+            self.set_streaming(False)
+
+    def stop_recording(self) -> Recorder | None:
+        """Stop recording; returns the recorder, which closes the file set in its thread."""
+        recorder = self.recorder
+        if recorder is None:
+            return None
+        if self._loop is not None:
+            self._loop.sinks = tuple(s for s in self._loop.sinks if s != recorder.offer)
+        recorder.finish()
+        self.recorder = None
+        self._last_recording = (
+            recorder.name,
+            recorder.recorded_samples / self.fs,
+            recorder.progress.error,
+        )
+        self._finished_recorder = recorder
+        return recorder
 
     def status(self) -> DeviceStatus:
         cache = self.cache
         loop = self._loop
         lag = loop.lag_s if loop is not None else 0.0
+        recording, name, duration, error = self._recording_status()
         return DeviceStatus(
             streaming=self.streaming,
             oldest_sample=cache.oldest if cache else 0,
@@ -233,7 +351,22 @@ class AllegoDevice:
             stream_epoch=self.epoch,
             seed=self.seed,
             acquisition_error=repr(loop.error) if loop is not None and loop.error else "",
+            recording=recording,
+            active_file_name=name,
+            recording_dur_s=duration,
+            recording_error=error,
         )
+
+    def _recording_status(self) -> tuple[bool, str, float, str]:
+        """(recording, active file name, duration in s, error) of the current or last one."""
+        recorder = self.recorder
+        if recorder is None:
+            name, duration, error = self._last_recording
+            finished = self._finished_recorder
+            if finished is not None and finished.progress.error:
+                error = finished.progress.error
+            return False, name, duration, error
+        return True, recorder.name, recorder.recorded_samples / self.fs, recorder.progress.error
 
     # -- live reads --------------------------------------------------------------------
     def set_time_to_cache_head(self, component_id: str) -> None:
@@ -272,3 +405,38 @@ class AllegoDevice:
 
     def now_ns(self) -> int:
         return time.monotonic_ns()
+
+
+_XDAT_TYPES: dict[StreamSignalType, SignalKind] = {
+    StreamSignalType.AMP: "amp",
+    StreamSignalType.AIN: "ain",
+    StreamSignalType.DIN: "din",
+    StreamSignalType.DOUT: "dout",
+}
+
+
+def xdat_channels(layout: ChannelLayout) -> list[XdatChannel]:
+    """The XDAT column description of every channel of ``layout``, in stream order."""
+    out = []
+    for ch in layout.channels:
+        site = ch.site
+        out.append(
+            XdatChannel(
+                name=ch.chan_name,
+                ntv_name=ch.ntv_chan_name,
+                signal_type=_XDAT_TYPES[ch.signal_type],
+                ntv_idx=ch.ntv_idx,
+                sys_idx=ch.sys_idx,
+                port=ch.port,
+                site_num=ch.site_num if site is not None else None,
+                site_x_um=site.x_um if site is not None else None,
+                site_y_um=site.y_um if site is not None else None,
+                site_z_um=site.z_um if site is not None else None,
+                site_shape=site.shape if site is not None else None,
+                site_area_um2=site.area_um2 if site is not None else None,
+                shank=site.shank if site is not None else None,
+                probe_id=ch.probe_id,
+                headstage_id=ch.headstage_id,
+            )
+        )
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -21,6 +22,7 @@ from radiens_async.utils.constants import PRIMARY_CACHE_STREAM_GROUP_ID
 MAX_CHUNK_BYTES = 2 << 20  # samples per stream message: up to ~2 MiB, fewer when live
 MAX_SIGNALS_BYTES = 256 << 20  # get_signals replies above this continue on the next call
 WAKE_TIMEOUT_S = 0.25
+RECORDER_CLOSE_TIMEOUT_S = 60.0  # a slow disk may still hold queued blocks
 
 
 def _block(window: CacheWindow, fs: float) -> common_pb2.SampleBlock:
@@ -115,10 +117,11 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
             stream_t_start=st.oldest_sample / st.sample_freq,
             stream_t_end=st.head_sample / st.sample_freq,
             hw_mem_level=st.hw_mem_level,
-            recording=False,
-            active_file_name="",
-            recording_dur_s=0.0,
-            recording_error=st.acquisition_error,
+            recording=st.recording,
+            active_file_name=st.active_file_name,
+            recording_dur_s=st.recording_dur_s,
+            recording_error=st.recording_error,
+            acquisition_error=st.acquisition_error,
             sample_freq=st.sample_freq,
             system_mode=int(st.system_mode),
             ports=[
@@ -142,6 +145,37 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
     ) -> common_pb2.Empty:
         self.device.set_streaming(request.on)
         return common_pb2.Empty()
+
+    @unary
+    async def SetRecording(
+        self, request: allego_pb2.SetModeRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        if request.on:
+            self.device.start_recording()
+        else:
+            recorder = self.device.stop_recording()
+            if recorder is not None:
+                # the file set is complete on disk when the call returns
+                await asyncio.to_thread(recorder.join, RECORDER_CLOSE_TIMEOUT_S)
+        return common_pb2.Empty()
+
+    @unary
+    async def SetRecordingConfig(
+        self, request: allego_pb2.RecordingConfig, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        self.device.set_recording_config(
+            request.path, request.base_name, request.index, request.time_stamp
+        )
+        return common_pb2.Empty()
+
+    @unary
+    async def GetRecordingConfig(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.RecordingConfig:
+        cfg = self.device.recording_config
+        return allego_pb2.RecordingConfig(
+            path=str(cfg.path), base_name=cfg.base_name, index=cfg.index, time_stamp=cfg.time_stamp
+        )
 
     @unary
     async def SetSamplingFreq(

@@ -29,6 +29,18 @@ class AllegoBase(abc.ABC):
         pass
 
     @abc.abstractmethod
+    async def SetRecording(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.allego_pb2.SetModeRequest, radiens_async._generated.radiens.v1.common_pb2.Empty]') -> None:
+        pass
+
+    @abc.abstractmethod
+    async def SetRecordingConfig(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.allego_pb2.RecordingConfig, radiens_async._generated.radiens.v1.common_pb2.Empty]') -> None:
+        pass
+
+    @abc.abstractmethod
+    async def GetRecordingConfig(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.common_pb2.Empty, radiens_async._generated.radiens.v1.allego_pb2.RecordingConfig]') -> None:
+        pass
+
+    @abc.abstractmethod
     async def SetSamplingFreq(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.allego_pb2.SetSamplingFreqRequest, radiens_async._generated.radiens.v1.common_pb2.Empty]') -> None:
         pass
 
@@ -83,6 +95,24 @@ class AllegoBase(abc.ABC):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 radiens_async._generated.radiens.v1.allego_pb2.SetModeRequest,
                 radiens_async._generated.radiens.v1.common_pb2.Empty,
+            ),
+            '/radiens.v1.Allego/SetRecording': grpclib.const.Handler(
+                self.SetRecording,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.allego_pb2.SetModeRequest,
+                radiens_async._generated.radiens.v1.common_pb2.Empty,
+            ),
+            '/radiens.v1.Allego/SetRecordingConfig': grpclib.const.Handler(
+                self.SetRecordingConfig,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.allego_pb2.RecordingConfig,
+                radiens_async._generated.radiens.v1.common_pb2.Empty,
+            ),
+            '/radiens.v1.Allego/GetRecordingConfig': grpclib.const.Handler(
+                self.GetRecordingConfig,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.common_pb2.Empty,
+                radiens_async._generated.radiens.v1.allego_pb2.RecordingConfig,
             ),
             '/radiens.v1.Allego/SetSamplingFreq': grpclib.const.Handler(
                 self.SetSamplingFreq,
@@ -161,6 +191,24 @@ class AllegoStub:
             '/radiens.v1.Allego/SetStreaming',
             radiens_async._generated.radiens.v1.allego_pb2.SetModeRequest,
             radiens_async._generated.radiens.v1.common_pb2.Empty,
+        )
+        self.SetRecording = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Allego/SetRecording',
+            radiens_async._generated.radiens.v1.allego_pb2.SetModeRequest,
+            radiens_async._generated.radiens.v1.common_pb2.Empty,
+        )
+        self.SetRecordingConfig = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Allego/SetRecordingConfig',
+            radiens_async._generated.radiens.v1.allego_pb2.RecordingConfig,
+            radiens_async._generated.radiens.v1.common_pb2.Empty,
+        )
+        self.GetRecordingConfig = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Allego/GetRecordingConfig',
+            radiens_async._generated.radiens.v1.common_pb2.Empty,
+            radiens_async._generated.radiens.v1.allego_pb2.RecordingConfig,
         )
         self.SetSamplingFreq = grpclib.client.UnaryUnaryMethod(
             channel,

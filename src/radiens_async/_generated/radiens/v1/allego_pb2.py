@@ -26,7 +26,7 @@ _sym_db = _symbol_database.Default()
 from radiens_async._generated.radiens.v1 import common_pb2 as radiens_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17radiens/v1/allego.proto\x12\nradiens.v1\x1a\x17radiens/v1/common.proto\"m\n\x0eRestartRequest\x12\x13\n\x0bsystem_mode\x18\x01 \x01(\x05\x12\x11\n\x04seed\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x19\n\x0cnum_channels\x18\x03 \x01(\x05H\x01\x88\x01\x01\x42\x07\n\x05_seedB\x0f\n\r_num_channels\"0\n\x0cPortChannels\x12\x0c\n\x04port\x18\x01 \x01(\t\x12\x12\n\nn_channels\x18\x02 \x01(\x05\"\xc4\x03\n\x0c\x41llegoStatus\x12\x11\n\tstreaming\x18\x01 \x01(\x08\x12\x16\n\x0estream_t_start\x18\x02 \x01(\x01\x12\x14\n\x0cstream_t_end\x18\x03 \x01(\x01\x12\x14\n\x0chw_mem_level\x18\x04 \x01(\x01\x12\x11\n\trecording\x18\x05 \x01(\x08\x12\x18\n\x10\x61\x63tive_file_name\x18\x06 \x01(\t\x12\x17\n\x0frecording_dur_s\x18\x07 \x01(\x01\x12\x17\n\x0frecording_error\x18\x08 \x01(\t\x12\x13\n\x0bsample_freq\x18\t \x01(\x01\x12\x13\n\x0bsystem_mode\x18\n \x01(\x05\x12\'\n\x05ports\x18\x0b \x03(\x0b\x32\x18.radiens.v1.PortChannels\x12\x11\n\tconnected\x18\x0c \x01(\x08\x12\r\n\x05n_ain\x18\r \x01(\x05\x12\r\n\x05n_din\x18\x0e \x01(\x05\x12\x0e\n\x06n_dout\x18\x0f \x01(\x05\x12\x1a\n\x12stream_loop_dur_ms\x18\x10 \x01(\x01\x12\x13\n\x0bhead_sample\x18\x11 \x01(\x03\x12\x15\n\roldest_sample\x18\x12 \x01(\x03\x12\x14\n\x0cstream_epoch\x18\x13 \x01(\x03\x12\x0c\n\x04seed\x18\x14 \x01(\x03\"\x1c\n\x0eSetModeRequest\x12\n\n\x02on\x18\x01 \x01(\x08\"$\n\x16SetSamplingFreqRequest\x12\n\n\x02\x66s\x18\x01 \x01(\x01\" \n\x12StreamLoopDurReply\x12\n\n\x02ms\x18\x01 \x01(\x01\"d\n\x08SiteInfo\x12\x0c\n\x04x_um\x18\x01 \x01(\x01\x12\x0c\n\x04y_um\x18\x02 \x01(\x01\x12\x0c\n\x04z_um\x18\x03 \x01(\x01\x12\r\n\x05shape\x18\x04 \x01(\t\x12\x10\n\x08\x61rea_um2\x18\x05 \x01(\x01\x12\r\n\x05shank\x18\x06 \x01(\x05\"\x8e\x02\n\x0b\x43hannelInfo\x12\x13\n\x0bsignal_type\x18\x01 \x01(\x05\x12\x0f\n\x07ntv_idx\x18\x02 \x01(\x05\x12\x10\n\x08\x64set_idx\x18\x03 \x01(\x05\x12\x0f\n\x07sys_idx\x18\x04 \x01(\x05\x12\x0c\n\x04port\x18\x05 \x01(\t\x12\x11\n\tchan_name\x18\x06 \x01(\t\x12\x15\n\rntv_chan_name\x18\x07 \x01(\t\x12\x10\n\x08site_num\x18\x08 \x01(\x05\x12\'\n\x04site\x18\t \x01(\x0b\x32\x14.radiens.v1.SiteInfoH\x00\x88\x01\x01\x12\x14\n\x0cheadstage_id\x18\n \x01(\t\x12\x10\n\x08probe_id\x18\x0b \x01(\t\x12\x12\n\nsensor_uid\x18\x0c \x01(\tB\x07\n\x05_site\"\x94\x01\n\nSensorInfo\x12\x0c\n\x04port\x18\x01 \x01(\t\x12\x14\n\x0cheadstage_id\x18\x02 \x01(\t\x12\x10\n\x08probe_id\x18\x03 \x01(\t\x12\x12\n\nsensor_uid\x18\x04 \x01(\t\x12\x12\n\nn_channels\x18\x05 \x01(\x05\x12\x13\n\x0bwireframe_x\x18\x06 \x03(\x01\x12\x13\n\x0bwireframe_y\x18\x07 \x03(\x01\"\xc1\x01\n\x14\x43hannelMetadataReply\x12)\n\x08\x63hannels\x18\x01 \x03(\x0b\x32\x17.radiens.v1.ChannelInfo\x12\n\n\x02\x66s\x18\x02 \x01(\x01\x12\x13\n\x0b\x64\x61taset_uid\x18\x03 \x01(\t\x12\x14\n\x0csource_label\x18\x04 \x01(\t\x12\'\n\x07sensors\x18\x05 \x03(\x0b\x32\x16.radiens.v1.SensorInfo\x12\x1e\n\x16neighbor_max_radius_um\x18\x06 \x01(\x01\"\xe4\x01\n\x0cSensorsReply\x12<\n\nheadstages\x18\x01 \x03(\x0b\x32(.radiens.v1.SensorsReply.HeadstagesEntry\x12\x34\n\x06probes\x18\x02 \x03(\x0b\x32$.radiens.v1.SensorsReply.ProbesEntry\x1a\x31\n\x0fHeadstagesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1a-\n\x0bProbesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"H\n\x10SetSensorRequest\x12\x0c\n\x04port\x18\x01 \x01(\t\x12\x14\n\x0cheadstage_id\x18\x02 \x01(\t\x12\x10\n\x08probe_id\x18\x03 \x01(\t\"%\n\rCursorRequest\x12\x14\n\x0c\x63omponent_id\x18\x01 \x01(\t\">\n\x11GetSignalsRequest\x12\x14\n\x0c\x63omponent_id\x18\x01 \x01(\t\x12\x13\n\x0bmax_samples\x18\x02 \x01(\x03\"d\n\x0cSignalsReply\x12&\n\x05\x62lock\x18\x01 \x01(\x0b\x32\x17.radiens.v1.SampleBlock\x12\x16\n\x0emissed_samples\x18\x02 \x01(\x03\x12\x14\n\x0cstream_epoch\x18\x03 \x01(\x03\"\x8f\x01\n\x14StreamSignalsRequest\x12\x13\n\tfrom_head\x18\x01 \x01(\x08H\x00\x12\x15\n\x0b\x66rom_sample\x18\x02 \x01(\x03H\x00\x12\x15\n\x0b\x66rom_oldest\x18\x03 \x01(\x08H\x00\x12\x10\n\x08sys_idxs\x18\x04 \x03(\x05\x12\x19\n\x11max_chunk_samples\x18\x05 \x01(\x05\x42\x07\n\x05start\"\x88\x01\n\x0bSignalChunk\x12&\n\x05\x62lock\x18\x01 \x01(\x0b\x32\x17.radiens.v1.SampleBlock\x12\x16\n\x0emissed_samples\x18\x02 \x01(\x03\x12\x13\n\x0b\x61\x63quired_ns\x18\x03 \x01(\x03\x12\x0f\n\x07sent_ns\x18\x04 \x01(\x03\x12\x13\n\x0bhead_sample\x18\x05 \x01(\x03\"?\n\x12GroundTruthRequest\x12\x14\n\x0cstart_sample\x18\x01 \x01(\x03\x12\x13\n\x0bstop_sample\x18\x02 \x01(\x03\"e\n\x0bSimUnitInfo\x12\x0f\n\x07unit_id\x18\x01 \x01(\x05\x12\x14\n\x0cpeak_channel\x18\x02 \x01(\x05\x12\x11\n\ttrough_uv\x18\x03 \x01(\x01\x12\x0b\n\x03snr\x18\x04 \x01(\x01\x12\x0f\n\x07rate_hz\x18\x05 \x01(\x01\"\xfa\x01\n\x10GroundTruthReply\x12\x18\n\x0csample_index\x18\x01 \x03(\x03\x42\x02\x10\x01\x12\x13\n\x07unit_id\x18\x02 \x03(\x05\x42\x02\x10\x01\x12\x13\n\x07\x63hannel\x18\x03 \x03(\x05\x42\x02\x10\x01\x12&\n\x05units\x18\x04 \x03(\x0b\x32\x17.radiens.v1.SimUnitInfo\x12\x1b\n\x13sine_frequencies_hz\x18\x05 \x03(\x01\x12\x10\n\x08noise_uv\x18\x06 \x01(\x01\x12\x0c\n\x04mode\x18\x07 \x01(\t\x12\x0c\n\x04seed\x18\x08 \x01(\x03\x12\x1b\n\x13\x62\x61nd_frequencies_hz\x18\t \x03(\x01\x12\x12\n\nband_names\x18\n \x03(\t2\xc2\x06\n\x06\x41llego\x12\x38\n\x07Restart\x12\x1a.radiens.v1.RestartRequest\x1a\x11.radiens.v1.Empty\x12\x38\n\tGetStatus\x12\x11.radiens.v1.Empty\x1a\x18.radiens.v1.AllegoStatus\x12=\n\x0cSetStreaming\x12\x1a.radiens.v1.SetModeRequest\x1a\x11.radiens.v1.Empty\x12H\n\x0fSetSamplingFreq\x12\".radiens.v1.SetSamplingFreqRequest\x1a\x11.radiens.v1.Empty\x12\x45\n\x10GetStreamLoopDur\x12\x11.radiens.v1.Empty\x1a\x1e.radiens.v1.StreamLoopDurReply\x12I\n\x12GetChannelMetadata\x12\x11.radiens.v1.Empty\x1a .radiens.v1.ChannelMetadataReply\x12\x42\n\x13GetAvailableSensors\x12\x11.radiens.v1.Empty\x1a\x18.radiens.v1.SensorsReply\x12<\n\tSetSensor\x12\x1c.radiens.v1.SetSensorRequest\x1a\x11.radiens.v1.Empty\x12\x42\n\x12SetTimeToCacheHead\x12\x19.radiens.v1.CursorRequest\x1a\x11.radiens.v1.Empty\x12\x45\n\nGetSignals\x12\x1d.radiens.v1.GetSignalsRequest\x1a\x18.radiens.v1.SignalsReply\x12L\n\rStreamSignals\x12 .radiens.v1.StreamSignalsRequest\x1a\x17.radiens.v1.SignalChunk0\x01\x12N\n\x0eGetGroundTruth\x12\x1e.radiens.v1.GroundTruthRequest\x1a\x1c.radiens.v1.GroundTruthReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17radiens/v1/allego.proto\x12\nradiens.v1\x1a\x17radiens/v1/common.proto\"m\n\x0eRestartRequest\x12\x13\n\x0bsystem_mode\x18\x01 \x01(\x05\x12\x11\n\x04seed\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x19\n\x0cnum_channels\x18\x03 \x01(\x05H\x01\x88\x01\x01\x42\x07\n\x05_seedB\x0f\n\r_num_channels\"0\n\x0cPortChannels\x12\x0c\n\x04port\x18\x01 \x01(\t\x12\x12\n\nn_channels\x18\x02 \x01(\x05\"\xdf\x03\n\x0c\x41llegoStatus\x12\x11\n\tstreaming\x18\x01 \x01(\x08\x12\x16\n\x0estream_t_start\x18\x02 \x01(\x01\x12\x14\n\x0cstream_t_end\x18\x03 \x01(\x01\x12\x14\n\x0chw_mem_level\x18\x04 \x01(\x01\x12\x11\n\trecording\x18\x05 \x01(\x08\x12\x18\n\x10\x61\x63tive_file_name\x18\x06 \x01(\t\x12\x17\n\x0frecording_dur_s\x18\x07 \x01(\x01\x12\x17\n\x0frecording_error\x18\x08 \x01(\t\x12\x13\n\x0bsample_freq\x18\t \x01(\x01\x12\x13\n\x0bsystem_mode\x18\n \x01(\x05\x12\'\n\x05ports\x18\x0b \x03(\x0b\x32\x18.radiens.v1.PortChannels\x12\x11\n\tconnected\x18\x0c \x01(\x08\x12\r\n\x05n_ain\x18\r \x01(\x05\x12\r\n\x05n_din\x18\x0e \x01(\x05\x12\x0e\n\x06n_dout\x18\x0f \x01(\x05\x12\x1a\n\x12stream_loop_dur_ms\x18\x10 \x01(\x01\x12\x13\n\x0bhead_sample\x18\x11 \x01(\x03\x12\x15\n\roldest_sample\x18\x12 \x01(\x03\x12\x14\n\x0cstream_epoch\x18\x13 \x01(\x03\x12\x0c\n\x04seed\x18\x14 \x01(\x03\x12\x19\n\x11\x61\x63quisition_error\x18\x15 \x01(\t\"U\n\x0fRecordingConfig\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x11\n\tbase_name\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x03\x12\x12\n\ntime_stamp\x18\x04 \x01(\x08\"\x1c\n\x0eSetModeRequest\x12\n\n\x02on\x18\x01 \x01(\x08\"$\n\x16SetSamplingFreqRequest\x12\n\n\x02\x66s\x18\x01 \x01(\x01\" \n\x12StreamLoopDurReply\x12\n\n\x02ms\x18\x01 \x01(\x01\"d\n\x08SiteInfo\x12\x0c\n\x04x_um\x18\x01 \x01(\x01\x12\x0c\n\x04y_um\x18\x02 \x01(\x01\x12\x0c\n\x04z_um\x18\x03 \x01(\x01\x12\r\n\x05shape\x18\x04 \x01(\t\x12\x10\n\x08\x61rea_um2\x18\x05 \x01(\x01\x12\r\n\x05shank\x18\x06 \x01(\x05\"\x8e\x02\n\x0b\x43hannelInfo\x12\x13\n\x0bsignal_type\x18\x01 \x01(\x05\x12\x0f\n\x07ntv_idx\x18\x02 \x01(\x05\x12\x10\n\x08\x64set_idx\x18\x03 \x01(\x05\x12\x0f\n\x07sys_idx\x18\x04 \x01(\x05\x12\x0c\n\x04port\x18\x05 \x01(\t\x12\x11\n\tchan_name\x18\x06 \x01(\t\x12\x15\n\rntv_chan_name\x18\x07 \x01(\t\x12\x10\n\x08site_num\x18\x08 \x01(\x05\x12\'\n\x04site\x18\t \x01(\x0b\x32\x14.radiens.v1.SiteInfoH\x00\x88\x01\x01\x12\x14\n\x0cheadstage_id\x18\n \x01(\t\x12\x10\n\x08probe_id\x18\x0b \x01(\t\x12\x12\n\nsensor_uid\x18\x0c \x01(\tB\x07\n\x05_site\"\x94\x01\n\nSensorInfo\x12\x0c\n\x04port\x18\x01 \x01(\t\x12\x14\n\x0cheadstage_id\x18\x02 \x01(\t\x12\x10\n\x08probe_id\x18\x03 \x01(\t\x12\x12\n\nsensor_uid\x18\x04 \x01(\t\x12\x12\n\nn_channels\x18\x05 \x01(\x05\x12\x13\n\x0bwireframe_x\x18\x06 \x03(\x01\x12\x13\n\x0bwireframe_y\x18\x07 \x03(\x01\"\xc1\x01\n\x14\x43hannelMetadataReply\x12)\n\x08\x63hannels\x18\x01 \x03(\x0b\x32\x17.radiens.v1.ChannelInfo\x12\n\n\x02\x66s\x18\x02 \x01(\x01\x12\x13\n\x0b\x64\x61taset_uid\x18\x03 \x01(\t\x12\x14\n\x0csource_label\x18\x04 \x01(\t\x12\'\n\x07sensors\x18\x05 \x03(\x0b\x32\x16.radiens.v1.SensorInfo\x12\x1e\n\x16neighbor_max_radius_um\x18\x06 \x01(\x01\"\xe4\x01\n\x0cSensorsReply\x12<\n\nheadstages\x18\x01 \x03(\x0b\x32(.radiens.v1.SensorsReply.HeadstagesEntry\x12\x34\n\x06probes\x18\x02 \x03(\x0b\x32$.radiens.v1.SensorsReply.ProbesEntry\x1a\x31\n\x0fHeadstagesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1a-\n\x0bProbesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"H\n\x10SetSensorRequest\x12\x0c\n\x04port\x18\x01 \x01(\t\x12\x14\n\x0cheadstage_id\x18\x02 \x01(\t\x12\x10\n\x08probe_id\x18\x03 \x01(\t\"%\n\rCursorRequest\x12\x14\n\x0c\x63omponent_id\x18\x01 \x01(\t\">\n\x11GetSignalsRequest\x12\x14\n\x0c\x63omponent_id\x18\x01 \x01(\t\x12\x13\n\x0bmax_samples\x18\x02 \x01(\x03\"d\n\x0cSignalsReply\x12&\n\x05\x62lock\x18\x01 \x01(\x0b\x32\x17.radiens.v1.SampleBlock\x12\x16\n\x0emissed_samples\x18\x02 \x01(\x03\x12\x14\n\x0cstream_epoch\x18\x03 \x01(\x03\"\x8f\x01\n\x14StreamSignalsRequest\x12\x13\n\tfrom_head\x18\x01 \x01(\x08H\x00\x12\x15\n\x0b\x66rom_sample\x18\x02 \x01(\x03H\x00\x12\x15\n\x0b\x66rom_oldest\x18\x03 \x01(\x08H\x00\x12\x10\n\x08sys_idxs\x18\x04 \x03(\x05\x12\x19\n\x11max_chunk_samples\x18\x05 \x01(\x05\x42\x07\n\x05start\"\x88\x01\n\x0bSignalChunk\x12&\n\x05\x62lock\x18\x01 \x01(\x0b\x32\x17.radiens.v1.SampleBlock\x12\x16\n\x0emissed_samples\x18\x02 \x01(\x03\x12\x13\n\x0b\x61\x63quired_ns\x18\x03 \x01(\x03\x12\x0f\n\x07sent_ns\x18\x04 \x01(\x03\x12\x13\n\x0bhead_sample\x18\x05 \x01(\x03\"?\n\x12GroundTruthRequest\x12\x14\n\x0cstart_sample\x18\x01 \x01(\x03\x12\x13\n\x0bstop_sample\x18\x02 \x01(\x03\"e\n\x0bSimUnitInfo\x12\x0f\n\x07unit_id\x18\x01 \x01(\x05\x12\x14\n\x0cpeak_channel\x18\x02 \x01(\x05\x12\x11\n\ttrough_uv\x18\x03 \x01(\x01\x12\x0b\n\x03snr\x18\x04 \x01(\x01\x12\x0f\n\x07rate_hz\x18\x05 \x01(\x01\"\xfa\x01\n\x10GroundTruthReply\x12\x18\n\x0csample_index\x18\x01 \x03(\x03\x42\x02\x10\x01\x12\x13\n\x07unit_id\x18\x02 \x03(\x05\x42\x02\x10\x01\x12\x13\n\x07\x63hannel\x18\x03 \x03(\x05\x42\x02\x10\x01\x12&\n\x05units\x18\x04 \x03(\x0b\x32\x17.radiens.v1.SimUnitInfo\x12\x1b\n\x13sine_frequencies_hz\x18\x05 \x03(\x01\x12\x10\n\x08noise_uv\x18\x06 \x01(\x01\x12\x0c\n\x04mode\x18\x07 \x01(\t\x12\x0c\n\x04seed\x18\x08 \x01(\x03\x12\x1b\n\x13\x62\x61nd_frequencies_hz\x18\t \x03(\x01\x12\x12\n\nband_names\x18\n \x03(\t2\x8d\x08\n\x06\x41llego\x12\x38\n\x07Restart\x12\x1a.radiens.v1.RestartRequest\x1a\x11.radiens.v1.Empty\x12\x38\n\tGetStatus\x12\x11.radiens.v1.Empty\x1a\x18.radiens.v1.AllegoStatus\x12=\n\x0cSetStreaming\x12\x1a.radiens.v1.SetModeRequest\x1a\x11.radiens.v1.Empty\x12=\n\x0cSetRecording\x12\x1a.radiens.v1.SetModeRequest\x1a\x11.radiens.v1.Empty\x12\x44\n\x12SetRecordingConfig\x12\x1b.radiens.v1.RecordingConfig\x1a\x11.radiens.v1.Empty\x12\x44\n\x12GetRecordingConfig\x12\x11.radiens.v1.Empty\x1a\x1b.radiens.v1.RecordingConfig\x12H\n\x0fSetSamplingFreq\x12\".radiens.v1.SetSamplingFreqRequest\x1a\x11.radiens.v1.Empty\x12\x45\n\x10GetStreamLoopDur\x12\x11.radiens.v1.Empty\x1a\x1e.radiens.v1.StreamLoopDurReply\x12I\n\x12GetChannelMetadata\x12\x11.radiens.v1.Empty\x1a .radiens.v1.ChannelMetadataReply\x12\x42\n\x13GetAvailableSensors\x12\x11.radiens.v1.Empty\x1a\x18.radiens.v1.SensorsReply\x12<\n\tSetSensor\x12\x1c.radiens.v1.SetSensorRequest\x1a\x11.radiens.v1.Empty\x12\x42\n\x12SetTimeToCacheHead\x12\x19.radiens.v1.CursorRequest\x1a\x11.radiens.v1.Empty\x12\x45\n\nGetSignals\x12\x1d.radiens.v1.GetSignalsRequest\x1a\x18.radiens.v1.SignalsReply\x12L\n\rStreamSignals\x12 .radiens.v1.StreamSignalsRequest\x1a\x17.radiens.v1.SignalChunk0\x01\x12N\n\x0eGetGroundTruth\x12\x1e.radiens.v1.GroundTruthRequest\x1a\x1c.radiens.v1.GroundTruthReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,45 +48,47 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PORTCHANNELS']._serialized_start=175
   _globals['_PORTCHANNELS']._serialized_end=223
   _globals['_ALLEGOSTATUS']._serialized_start=226
-  _globals['_ALLEGOSTATUS']._serialized_end=678
-  _globals['_SETMODEREQUEST']._serialized_start=680
-  _globals['_SETMODEREQUEST']._serialized_end=708
-  _globals['_SETSAMPLINGFREQREQUEST']._serialized_start=710
-  _globals['_SETSAMPLINGFREQREQUEST']._serialized_end=746
-  _globals['_STREAMLOOPDURREPLY']._serialized_start=748
-  _globals['_STREAMLOOPDURREPLY']._serialized_end=780
-  _globals['_SITEINFO']._serialized_start=782
-  _globals['_SITEINFO']._serialized_end=882
-  _globals['_CHANNELINFO']._serialized_start=885
-  _globals['_CHANNELINFO']._serialized_end=1155
-  _globals['_SENSORINFO']._serialized_start=1158
-  _globals['_SENSORINFO']._serialized_end=1306
-  _globals['_CHANNELMETADATAREPLY']._serialized_start=1309
-  _globals['_CHANNELMETADATAREPLY']._serialized_end=1502
-  _globals['_SENSORSREPLY']._serialized_start=1505
-  _globals['_SENSORSREPLY']._serialized_end=1733
-  _globals['_SENSORSREPLY_HEADSTAGESENTRY']._serialized_start=1637
-  _globals['_SENSORSREPLY_HEADSTAGESENTRY']._serialized_end=1686
-  _globals['_SENSORSREPLY_PROBESENTRY']._serialized_start=1688
-  _globals['_SENSORSREPLY_PROBESENTRY']._serialized_end=1733
-  _globals['_SETSENSORREQUEST']._serialized_start=1735
-  _globals['_SETSENSORREQUEST']._serialized_end=1807
-  _globals['_CURSORREQUEST']._serialized_start=1809
-  _globals['_CURSORREQUEST']._serialized_end=1846
-  _globals['_GETSIGNALSREQUEST']._serialized_start=1848
-  _globals['_GETSIGNALSREQUEST']._serialized_end=1910
-  _globals['_SIGNALSREPLY']._serialized_start=1912
-  _globals['_SIGNALSREPLY']._serialized_end=2012
-  _globals['_STREAMSIGNALSREQUEST']._serialized_start=2015
-  _globals['_STREAMSIGNALSREQUEST']._serialized_end=2158
-  _globals['_SIGNALCHUNK']._serialized_start=2161
-  _globals['_SIGNALCHUNK']._serialized_end=2297
-  _globals['_GROUNDTRUTHREQUEST']._serialized_start=2299
-  _globals['_GROUNDTRUTHREQUEST']._serialized_end=2362
-  _globals['_SIMUNITINFO']._serialized_start=2364
-  _globals['_SIMUNITINFO']._serialized_end=2465
-  _globals['_GROUNDTRUTHREPLY']._serialized_start=2468
-  _globals['_GROUNDTRUTHREPLY']._serialized_end=2718
-  _globals['_ALLEGO']._serialized_start=2721
-  _globals['_ALLEGO']._serialized_end=3555
+  _globals['_ALLEGOSTATUS']._serialized_end=705
+  _globals['_RECORDINGCONFIG']._serialized_start=707
+  _globals['_RECORDINGCONFIG']._serialized_end=792
+  _globals['_SETMODEREQUEST']._serialized_start=794
+  _globals['_SETMODEREQUEST']._serialized_end=822
+  _globals['_SETSAMPLINGFREQREQUEST']._serialized_start=824
+  _globals['_SETSAMPLINGFREQREQUEST']._serialized_end=860
+  _globals['_STREAMLOOPDURREPLY']._serialized_start=862
+  _globals['_STREAMLOOPDURREPLY']._serialized_end=894
+  _globals['_SITEINFO']._serialized_start=896
+  _globals['_SITEINFO']._serialized_end=996
+  _globals['_CHANNELINFO']._serialized_start=999
+  _globals['_CHANNELINFO']._serialized_end=1269
+  _globals['_SENSORINFO']._serialized_start=1272
+  _globals['_SENSORINFO']._serialized_end=1420
+  _globals['_CHANNELMETADATAREPLY']._serialized_start=1423
+  _globals['_CHANNELMETADATAREPLY']._serialized_end=1616
+  _globals['_SENSORSREPLY']._serialized_start=1619
+  _globals['_SENSORSREPLY']._serialized_end=1847
+  _globals['_SENSORSREPLY_HEADSTAGESENTRY']._serialized_start=1751
+  _globals['_SENSORSREPLY_HEADSTAGESENTRY']._serialized_end=1800
+  _globals['_SENSORSREPLY_PROBESENTRY']._serialized_start=1802
+  _globals['_SENSORSREPLY_PROBESENTRY']._serialized_end=1847
+  _globals['_SETSENSORREQUEST']._serialized_start=1849
+  _globals['_SETSENSORREQUEST']._serialized_end=1921
+  _globals['_CURSORREQUEST']._serialized_start=1923
+  _globals['_CURSORREQUEST']._serialized_end=1960
+  _globals['_GETSIGNALSREQUEST']._serialized_start=1962
+  _globals['_GETSIGNALSREQUEST']._serialized_end=2024
+  _globals['_SIGNALSREPLY']._serialized_start=2026
+  _globals['_SIGNALSREPLY']._serialized_end=2126
+  _globals['_STREAMSIGNALSREQUEST']._serialized_start=2129
+  _globals['_STREAMSIGNALSREQUEST']._serialized_end=2272
+  _globals['_SIGNALCHUNK']._serialized_start=2275
+  _globals['_SIGNALCHUNK']._serialized_end=2411
+  _globals['_GROUNDTRUTHREQUEST']._serialized_start=2413
+  _globals['_GROUNDTRUTHREQUEST']._serialized_end=2476
+  _globals['_SIMUNITINFO']._serialized_start=2478
+  _globals['_SIMUNITINFO']._serialized_end=2579
+  _globals['_GROUNDTRUTHREPLY']._serialized_start=2582
+  _globals['_GROUNDTRUTHREPLY']._serialized_end=2832
+  _globals['_ALLEGO']._serialized_start=2835
+  _globals['_ALLEGO']._serialized_end=3872
 # @@protoc_insertion_point(module_scope)

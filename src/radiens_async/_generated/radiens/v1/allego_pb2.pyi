@@ -27,7 +27,7 @@ class PortChannels(_message.Message):
     def __init__(self, port: _Optional[str] = ..., n_channels: _Optional[int] = ...) -> None: ...
 
 class AllegoStatus(_message.Message):
-    __slots__ = ("streaming", "stream_t_start", "stream_t_end", "hw_mem_level", "recording", "active_file_name", "recording_dur_s", "recording_error", "sample_freq", "system_mode", "ports", "connected", "n_ain", "n_din", "n_dout", "stream_loop_dur_ms", "head_sample", "oldest_sample", "stream_epoch", "seed")
+    __slots__ = ("streaming", "stream_t_start", "stream_t_end", "hw_mem_level", "recording", "active_file_name", "recording_dur_s", "recording_error", "sample_freq", "system_mode", "ports", "connected", "n_ain", "n_din", "n_dout", "stream_loop_dur_ms", "head_sample", "oldest_sample", "stream_epoch", "seed", "acquisition_error")
     STREAMING_FIELD_NUMBER: _ClassVar[int]
     STREAM_T_START_FIELD_NUMBER: _ClassVar[int]
     STREAM_T_END_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class AllegoStatus(_message.Message):
     OLDEST_SAMPLE_FIELD_NUMBER: _ClassVar[int]
     STREAM_EPOCH_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    ACQUISITION_ERROR_FIELD_NUMBER: _ClassVar[int]
     streaming: bool
     stream_t_start: float
     stream_t_end: float
@@ -68,7 +69,20 @@ class AllegoStatus(_message.Message):
     oldest_sample: int
     stream_epoch: int
     seed: int
-    def __init__(self, streaming: _Optional[bool] = ..., stream_t_start: _Optional[float] = ..., stream_t_end: _Optional[float] = ..., hw_mem_level: _Optional[float] = ..., recording: _Optional[bool] = ..., active_file_name: _Optional[str] = ..., recording_dur_s: _Optional[float] = ..., recording_error: _Optional[str] = ..., sample_freq: _Optional[float] = ..., system_mode: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[PortChannels, _Mapping]]] = ..., connected: _Optional[bool] = ..., n_ain: _Optional[int] = ..., n_din: _Optional[int] = ..., n_dout: _Optional[int] = ..., stream_loop_dur_ms: _Optional[float] = ..., head_sample: _Optional[int] = ..., oldest_sample: _Optional[int] = ..., stream_epoch: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+    acquisition_error: str
+    def __init__(self, streaming: _Optional[bool] = ..., stream_t_start: _Optional[float] = ..., stream_t_end: _Optional[float] = ..., hw_mem_level: _Optional[float] = ..., recording: _Optional[bool] = ..., active_file_name: _Optional[str] = ..., recording_dur_s: _Optional[float] = ..., recording_error: _Optional[str] = ..., sample_freq: _Optional[float] = ..., system_mode: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[PortChannels, _Mapping]]] = ..., connected: _Optional[bool] = ..., n_ain: _Optional[int] = ..., n_din: _Optional[int] = ..., n_dout: _Optional[int] = ..., stream_loop_dur_ms: _Optional[float] = ..., head_sample: _Optional[int] = ..., oldest_sample: _Optional[int] = ..., stream_epoch: _Optional[int] = ..., seed: _Optional[int] = ..., acquisition_error: _Optional[str] = ...) -> None: ...
+
+class RecordingConfig(_message.Message):
+    __slots__ = ("path", "base_name", "index", "time_stamp")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    BASE_NAME_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TIME_STAMP_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    base_name: str
+    index: int
+    time_stamp: bool
+    def __init__(self, path: _Optional[str] = ..., base_name: _Optional[str] = ..., index: _Optional[int] = ..., time_stamp: _Optional[bool] = ...) -> None: ...
 
 class SetModeRequest(_message.Message):
     __slots__ = ("on",)

@@ -51,6 +51,21 @@ class AllegoStub:
                 request_serializer=radiens_dot_v1_dot_allego__pb2.SetModeRequest.SerializeToString,
                 response_deserializer=radiens_dot_v1_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
+        self.SetRecording = channel.unary_unary(
+                '/radiens.v1.Allego/SetRecording',
+                request_serializer=radiens_dot_v1_dot_allego__pb2.SetModeRequest.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
+        self.SetRecordingConfig = channel.unary_unary(
+                '/radiens.v1.Allego/SetRecordingConfig',
+                request_serializer=radiens_dot_v1_dot_allego__pb2.RecordingConfig.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
+        self.GetRecordingConfig = channel.unary_unary(
+                '/radiens.v1.Allego/GetRecordingConfig',
+                request_serializer=radiens_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_allego__pb2.RecordingConfig.FromString,
+                _registered_method=True)
         self.SetSamplingFreq = channel.unary_unary(
                 '/radiens.v1.Allego/SetSamplingFreq',
                 request_serializer=radiens_dot_v1_dot_allego__pb2.SetSamplingFreqRequest.SerializeToString,
@@ -114,6 +129,24 @@ class AllegoServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetStreaming(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRecording(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRecordingConfig(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRecordingConfig(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -190,6 +223,21 @@ def add_AllegoServicer_to_server(servicer, server):
                     servicer.SetStreaming,
                     request_deserializer=radiens_dot_v1_dot_allego__pb2.SetModeRequest.FromString,
                     response_serializer=radiens_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'SetRecording': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRecording,
+                    request_deserializer=radiens_dot_v1_dot_allego__pb2.SetModeRequest.FromString,
+                    response_serializer=radiens_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'SetRecordingConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRecordingConfig,
+                    request_deserializer=radiens_dot_v1_dot_allego__pb2.RecordingConfig.FromString,
+                    response_serializer=radiens_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'GetRecordingConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecordingConfig,
+                    request_deserializer=radiens_dot_v1_dot_common__pb2.Empty.FromString,
+                    response_serializer=radiens_dot_v1_dot_allego__pb2.RecordingConfig.SerializeToString,
             ),
             'SetSamplingFreq': grpc.unary_unary_rpc_method_handler(
                     servicer.SetSamplingFreq,
@@ -318,6 +366,87 @@ class Allego:
             '/radiens.v1.Allego/SetStreaming',
             radiens_dot_v1_dot_allego__pb2.SetModeRequest.SerializeToString,
             radiens_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRecording(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Allego/SetRecording',
+            radiens_dot_v1_dot_allego__pb2.SetModeRequest.SerializeToString,
+            radiens_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRecordingConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Allego/SetRecordingConfig',
+            radiens_dot_v1_dot_allego__pb2.RecordingConfig.SerializeToString,
+            radiens_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecordingConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Allego/GetRecordingConfig',
+            radiens_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            radiens_dot_v1_dot_allego__pb2.RecordingConfig.FromString,
             options,
             channel_credentials,
             insecure,
