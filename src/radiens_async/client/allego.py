@@ -9,6 +9,8 @@ from typing import Literal
 
 from radiens_async._generated.radiens.v1 import allego_grpc, allego_pb2, common_pb2
 from radiens_async.client.base import AsyncHubClient
+from radiens_async.client.spike_sorter import AsyncSpikeSorterClient
+from radiens_async.client.spikes import AsyncSpikesClient
 from radiens_async.client.tuned_channel import flow_window_bytes
 from radiens_async.errors import InvalidArgument
 from radiens_async.models.allego_state import AllegoState, RecordingConfig
@@ -57,6 +59,32 @@ class AsyncAllegoClient(AsyncHubClient):
     def component_id(self) -> str:
         """Whose live-read cursor ``get_signals`` moves (one per client session)."""
         return f"allego_python_client:{self.id}"
+
+    _spike_sorter: AsyncSpikeSorterClient | None = None
+    _spikes: AsyncSpikesClient | None = None
+
+    def spike_sorter(self) -> AsyncSpikeSorterClient:
+        """The live spike sorter: thresholds, windows, sorting on/off, params and dashboard.
+
+        Examples
+        --------
+        >>> await allego.spike_sorter().set_sorting("on")  # doctest: +SKIP
+        """
+        if self._spike_sorter is None:
+            self._spike_sorter = AsyncSpikeSorterClient(self)
+        return self._spike_sorter
+
+    def spikes(self) -> AsyncSpikesClient:
+        """The live sorter's spikes: metadata, rasters, recent spikes and a live stream.
+
+        Examples
+        --------
+        >>> async for batch in allego.spikes().stream():  # doctest: +SKIP
+        ...     print(batch.n_spikes)
+        """
+        if self._spikes is None:
+            self._spikes = AsyncSpikesClient(self)
+        return self._spikes
 
     async def restart(
         self,

@@ -10,7 +10,13 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from radiens_async._generated.radiens.v1 import allego_grpc, common_pb2, hub_grpc, hub_pb2
+from radiens_async._generated.radiens.v1 import (
+    allego_grpc,
+    common_pb2,
+    hub_grpc,
+    hub_pb2,
+    neurons_grpc,
+)
 from radiens_async.client import embedded_hub, hub_registry
 from radiens_async.client.error_mapping import map_error
 from radiens_async.client.hub_registry import HubAddress
@@ -66,6 +72,7 @@ class HubTransport:
         self._open_lock: asyncio.Lock | None = None
         self.hub: hub_grpc.HubStub | None = None
         self.allego: allego_grpc.AllegoStub | None = None
+        self.neurons: neurons_grpc.NeuronsStub | None = None
 
     @property
     def where(self) -> str:
@@ -118,6 +125,7 @@ class HubTransport:
             raise ConnectError(f"the service at {address} is not a serving radiens hub")
         self._channel, self.hub = channel, hub
         self.allego = allego_grpc.AllegoStub(channel)
+        self.neurons = neurons_grpc.NeuronsStub(channel)
 
     async def close(self) -> None:
         """Close the channel; the transport cannot be used again."""

@@ -27,8 +27,8 @@ class LiveNotifier:
         self._loop = loop
         self._future: asyncio.Future[None] | None = None
 
-    def __call__(self, cache: SignalCache) -> None:
-        """Called in the acquisition thread after each block (and when a stream ends)."""
+    def __call__(self, cache: SignalCache | None = None) -> None:
+        """Called in a producer thread after each block (and when a stream ends)."""
         if self._future is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake)
 

@@ -18,6 +18,7 @@ from radiens_async.sync.blocking import (
     iterating,
     sync_property,
 )
+from radiens_async.sync.spikes import SpikesClient, SpikeSorterClient
 
 
 class AllegoClient(SyncClientBase):
@@ -60,6 +61,9 @@ class AllegoClient(SyncClientBase):
     hub = sync_property("hub", "Name of the hub this client talks to.")
     hubs = sync_property("hubs", "Every hub name this process knows, with its address.")
     address = sync_property("address", "Address of the hub.")
+    component_id = sync_property(
+        "component_id", "Whose live-read cursor ``get_signals`` moves (one per client session)."
+    )
 
     open = blocking(AsyncAllegoClient.open)
     close = blocking(AsyncAllegoClient.aclose)
@@ -81,6 +85,24 @@ class AllegoClient(SyncClientBase):
     set_time_to_cache_head = blocking(AsyncAllegoClient.set_time_to_cache_head)
     stream_signals = iterating(AsyncAllegoClient.stream_signals)
     get_ground_truth = blocking(AsyncAllegoClient.get_ground_truth)
+
+    def spike_sorter(self) -> SpikeSorterClient:
+        """The live spike sorter (blocking): thresholds, windows, sorting, params, dashboard.
+
+        Examples
+        --------
+        >>> client.spike_sorter().set_sorting('on')  # doctest: +SKIP
+        """
+        return SpikeSorterClient(self._portal, self._async.spike_sorter())
+
+    def spikes(self) -> SpikesClient:
+        """The live sorter's spikes (blocking): metadata, rasters, recent spikes, a stream.
+
+        Examples
+        --------
+        >>> client.spikes().get_recent_spikes(1.0)  # doctest: +SKIP
+        """
+        return SpikesClient(self._portal, self._async.spikes())
 
     def get_signals(self) -> tuple[npt.NDArray[np.float32], list[float]]:
         """Gets the most recent signals since the last call of itself or set_time_to_cache_head().

@@ -97,6 +97,13 @@ class AcquisitionLoop:
         """Monotonic time at which the last sample of block ``block_index`` is acquired."""
         return self.t0_ns + round((block_index + 1) * self.block_samples * 1e9 / self.fs)
 
+    def acquired_ns_of(self, samples: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Monotonic time at which each sample index was acquired (its block's due time)."""
+        blocks = np.asarray(samples, dtype=np.int64) // self.block_samples
+        return self.t0_ns + np.round((blocks + 1) * (self.block_samples * 1e9 / self.fs)).astype(
+            np.int64
+        )
+
     def _run(self) -> None:
         block_index = 0
         try:

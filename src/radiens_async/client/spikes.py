@@ -1,0 +1,239 @@
+"""``client.spikes()``: the live sorter's spikes as tables, sets and an async stream."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncGenerator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from radiens_async._generated.radiens.v1 import common_pb2, neurons_grpc, neurons_pb2
+from radiens_async.client.tuned_channel import flow_window_bytes
+from radiens_async.errors import InvalidArgument
+from radiens_async.models.channel_metadata import ChannelMetadata
+from radiens_async.models.converters.neurons import (
+    batch_to_model,
+    metadata_to_model,
+    neuron_to_model,
+    rasters_to_dict,
+    recent_to_model,
+)
+from radiens_async.models.spikes import SpikeBatch, SpikesMetadata, SpikesSet
+from radiens_async.utils.enums import SignalType
+
+if TYPE_CHECKING:
+    from radiens_async.client.allego import AsyncAllegoClient
+
+SpikeStreamStart = Literal["now", "oldest"] | int
+SPIKE_STREAM_WINDOW = 4 << 20
+
+
+class AsyncSpikesClient:
+    """Spikes found by the hub's live sorter (``AsyncAllegoClient.spikes()``).
+
+    Examples
+    --------
+    >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+    ...     async for batch in allego.spikes().stream():
+    ...         print(batch.n_spikes, batch.missed_spikes)
+    """
+
+    def __init__(self, parent: AsyncAllegoClient) -> None:
+        self._parent = parent
+
+    async def get_spikes_metadata(self) -> SpikesMetadata:
+        """Metadata of the spikes processed by the sorter: time range, sites, neurons.
+
+        ``.sites``, ``.neurons`` and ``.site_summary_stats`` are the documented tables.
+
+        Examples
+        --------
+        >>> meta = await allego.spikes().get_spikes_metadata()  # doctest: +SKIP
+        >>> meta.sites[["ntv_idx", "spike_count", "snr"]]  # doctest: +SKIP
+        """
+        reply = await self._parent._call("neurons", "GetSpikesMetadata", common_pb2.Empty())
+        return metadata_to_model(reply)
+
+    async def get_spike_rasters(self, dsource_id: str | None = None) -> dict[str, Any]:
+        """Spike rasters of the live stream (``dsource_id`` is ignored, as documented).
+
+        Returns
+        -------
+        dict
+            ``time_range`` ([start, end] s), ``timestamp_range`` (sample indices), ``spikes``
+            (``ntv_chan_idx``, ``timestamps`` (sample indices), ``labels``) and ``gpio_data``.
+
+        Examples
+        --------
+        >>> rasters = await allego.spikes().get_spike_rasters()  # doctest: +SKIP
+        >>> rasters["spikes"]["timestamps"][:5]  # doctest: +SKIP
+        """
+        reply = await self._parent._call("neurons", "GetSpikeRasters", neurons_pb2.RasterRequest())
+        return rasters_to_dict(reply)
+
+    async def get_recent_spikes(
+        self,
+        time_wdw_sec: float = 1.0,
+        ntv_chan_idxs: list[int] | None = None,
+        max_spikes_per_chan: int = 100,
+        channel_meta: ChannelMetadata | None = None,
+    ) -> SpikesSet:
+        """The most recent spikes (timestamps, waveforms, labels) per channel.
+
+        Parameters
+        ----------
+        time_wdw_sec : float
+            Look-back window in seconds (> 0).
+        ntv_chan_idxs : list of int, optional
+            Amplifier native indices (default all).
+        max_spikes_per_chan : int
+            At most this many (the newest) per channel.
+        channel_meta : ChannelMetadata, optional
+            The connected channels (default: fetched).
+
+        Examples
+        --------
+        >>> spikes = await allego.spikes().get_recent_spikes(0.5)  # doctest: +SKIP
+        >>> spikes.channels()[0]["waveforms"].shape  # doctest: +SKIP
+        (45, 12)
+        """
+        if (
+            isinstance(time_wdw_sec, bool)
+            or not isinstance(time_wdw_sec, int | float)
+            or not math.isfinite(time_wdw_sec)
+            or time_wdw_sec <= 0
+        ):
+            raise InvalidArgument(f"time_wdw_sec must be a positive number, got {time_wdw_sec!r}")
+        if isinstance(max_spikes_per_chan, bool) or not isinstance(max_spikes_per_chan, int):
+            raise InvalidArgument(
+                f"max_spikes_per_chan must be an int, got {max_spikes_per_chan!r}"
+            )
+        if max_spikes_per_chan < 1:
+            raise InvalidArgument(f"max_spikes_per_chan must be >= 1, got {max_spikes_per_chan}")
+        if channel_meta is None:
+            channel_meta = await self._parent.get_channel_metadata()
+        elif not isinstance(channel_meta, ChannelMetadata):
+            raise InvalidArgument("channel metadata must be of type ChannelMetadata")
+        if ntv_chan_idxs is None:
+            idxs = list(channel_meta.index(SignalType.AMP).ntv)
+        elif isinstance(ntv_chan_idxs, list | tuple):
+            idxs = [int(i) for i in ntv_chan_idxs]
+        else:
+            raise InvalidArgument("ntv_chan_idxs must be a list of amplifier native indices")
+        request = neurons_pb2.RecentSpikesRequest(
+            time_wdw_sec=float(time_wdw_sec),
+            ntv_chan_idxs=idxs,
+            max_spikes_per_chan=max_spikes_per_chan,
+        )
+        reply = await self._parent._call("neurons", "GetRecentSpikes", request)
+        return recent_to_model(reply, idxs)
+
+    async def get_neurons(self) -> pd.DataFrame:
+        """The sorted units: one row per neuron (id, site, label, position, count, rate, SNR).
+
+        Examples
+        --------
+        >>> await allego.spikes().get_neurons()  # doctest: +SKIP
+        """
+        reply = await self._parent._call("neurons", "GetNeurons", common_pb2.Empty())
+        rows = [neuron_to_model(n).model_dump() for n in reply.neurons]
+        columns = [
+            "id",
+            "ntv_idx",
+            "label",
+            "pos",
+            "spike_count",
+            "spike_rate",
+            "mean_abs_peak_waveform",
+            "snr",
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    async def stream(
+        self,
+        *,
+        start: SpikeStreamStart = "now",
+        ntv_chan_idxs: Sequence[int] | None = None,
+        max_batch_spikes: int = 0,
+    ) -> AsyncGenerator[SpikeBatch, None]:
+        """Live spikes as an async generator of :class:`SpikeBatch`.
+
+        Each batch carries the spikes' sample indices, channels, unit labels and waveforms, and
+        how many spikes this subscriber missed right before it (``missed_spikes``: a consumer
+        too slow for the spike rate loses the oldest, never silently). Ends when streaming
+        stops.
+
+        Parameters
+        ----------
+        start : 'now', 'oldest' or int
+            Spikes detected from now on (default), from the oldest still held, or from a spike
+            sequence number (``SpikeBatch.next_seq`` of an earlier batch: resume).
+        ntv_chan_idxs : sequence of int, optional
+            Only spikes of these amplifier channels.
+        max_batch_spikes : int
+            Upper bound of spikes per batch (0: the hub chooses).
+
+        Examples
+        --------
+        >>> async with contextlib.aclosing(allego.spikes().stream()) as batches:  # doctest: +SKIP
+        ...     async for batch in batches:
+        ...         if (batch.channel == 5).any():
+        ...             await allego.set_dout(...)  # react
+        """
+        request = neurons_pb2.StreamSpikesRequest(
+            ntv_chan_idxs=list(ntv_chan_idxs or ()), max_batch_spikes=max_batch_spikes
+        )
+        if start == "now":
+            request.from_now = True
+        elif start == "oldest":
+            request.from_oldest = True
+        elif isinstance(start, int) and not isinstance(start, bool) and start >= 0:
+            request.from_seq = start
+        else:
+            raise InvalidArgument(
+                f"start must be 'now', 'oldest' or a sequence number >= 0, got {start!r}"
+            )
+        if isinstance(max_batch_spikes, bool) or max_batch_spikes < 0:
+            raise InvalidArgument(f"max_batch_spikes must be >= 0, got {max_batch_spikes!r}")
+        transport = self._parent._transport
+        async with transport.open_stream(
+            neurons_grpc.NeuronsStub,
+            "StreamSpikes",
+            request,
+            window=flow_window_bytes(SPIKE_STREAM_WINDOW),
+        ) as messages:
+            async for message in messages:
+                yield batch_to_model(message)
+
+    async def get_spike_waveforms(
+        self, dataset_id: str, time_range: list[float] | None = None, hub_name: str = "default"
+    ) -> Any:
+        """Spike waveforms of a spikes dataset (Videre only).
+
+        Raises
+        ------
+        FailedPrecondition
+            On an Allego client: spikes files are opened through a ``VidereClient``.
+        """
+        from radiens_async.errors import FailedPrecondition
+
+        raise FailedPrecondition(
+            "get_spike_waveforms needs a VidereClient parent (spikes files are linked datasets)"
+        )
+
+    async def get_spike_timestamps(
+        self, dataset_id: str, time_range: list[float] | None = None, hub_name: str = "default"
+    ) -> Any:
+        """Spike timestamps of a spikes dataset (Videre only).
+
+        Raises
+        ------
+        FailedPrecondition
+            On an Allego client: spikes files are opened through a ``VidereClient``.
+        """
+        from radiens_async.errors import FailedPrecondition
+
+        raise FailedPrecondition(
+            "get_spike_timestamps needs a VidereClient parent (spikes files are linked datasets)"
+        )
