@@ -118,8 +118,8 @@ async def test_threshold_level_messages_and_registers() -> None:
         ({"neg_thr": float("nan")}, "finite"),
         ({"neg_thr": float("inf")}, "finite"),
         ({"neg_thr": "85"}, "finite"),
-        ({"neg_thr": 85, "scale": "mV"}, "scale must be `uV` | `sd`"),
-        ({"neg_thr": 85, "weak_thr": "yes"}, "scale must be `uV` | `sd`"),
+        ({"neg_thr": 85, "scale": "mV"}, r"scale must be `uV` \| `sd`"),
+        ({"neg_thr": 85, "weak_thr": "yes"}, r"scale must be `uV` \| `sd`"),
         ({"neg_thr": 85, "ntv_idxs": 3}, "must be a list"),
         ({"neg_thr": 85, "channel_meta": {"a": 1}}, "ChannelMetadata"),
     ],
@@ -145,7 +145,7 @@ async def test_threshold_arming() -> None:
     assert parent.requests[-1][1].command == 21
     with pytest.raises(InvalidArgument, match="neg_thr must be ``on`` or ``off``"):
         await sorter.set_threshold(neg_thr="yes")
-    with pytest.raises(InvalidArgument, match="weak_thr must be True | False"):
+    with pytest.raises(InvalidArgument, match=r"weak_thr must be True \| False"):
         await sorter.set_threshold(neg_thr="on", weak_thr=1)  # type: ignore[arg-type]
     assert (await sorter.set_threshold()) == (
         "no new threshold states were requested so none were changed"
