@@ -10,6 +10,7 @@ Usage: python tools/gen_protos.py [OUTPUT_ROOT]   (default: src/radiens_async/_g
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -51,7 +52,11 @@ def generate(out_root: Path) -> list[Path]:
             f"--grpclib_python_out={tmp}",
             *protos,
         ]
-        subprocess.run(cmd, check=True)
+        # protoc finds the grpclib plugin on PATH: look beside this interpreter first, so the
+        # script also works from a venv that is not activated
+        bin_dir = str(Path(sys.executable).parent)
+        env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+        subprocess.run(cmd, check=True, env=env)
         if out_root.exists():
             shutil.rmtree(out_root)
         written: list[Path] = []

@@ -50,8 +50,13 @@ class HubAddress:
 
 
 def default_hub_port() -> int:
-    value = os.environ.get(ENV_DEFAULT_PORT, "")
-    return int(value) if value.isdigit() else DEFAULT_HUB_PORT
+    """The well-known port of the ``default`` hub (``RADIENS_DEFAULT_HUB_PORT`` or 50150)."""
+    value = os.environ.get(ENV_DEFAULT_PORT, "").strip()
+    if not value:
+        return DEFAULT_HUB_PORT
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise InvalidArgument(f"{ENV_DEFAULT_PORT}: expected a port in 1..65535, got {value!r}")
+    return int(value)
 
 
 def register_hub(name: str, address: str | HubAddress) -> None:
@@ -61,6 +66,8 @@ def register_hub(name: str, address: str | HubAddress) -> None:
     --------
     >>> register_hub("rig2", "127.0.0.1:50200")
     """
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument(f"a hub name must be a non-empty string, got {name!r}")
     _registered[name] = address if isinstance(address, HubAddress) else HubAddress.parse(address)
 
 
@@ -69,9 +76,12 @@ def _from_env() -> dict[str, HubAddress]:
     for item in os.environ.get(ENV_HUBS, "").replace(",", ";").split(";"):
         if item.strip():
             name, sep, addr = item.partition("=")
-            if not sep:
+            if not sep or not name.strip():
                 raise InvalidArgument(f"{ENV_HUBS}: expected name=host:port, got {item!r}")
-            hubs[name.strip()] = HubAddress.parse(addr)
+            try:
+                hubs[name.strip()] = HubAddress.parse(addr)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"{ENV_HUBS}: hub {name.strip()!r}: {exc}") from None
     return hubs
 
 
