@@ -72,12 +72,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_forever(config)
     if args.command == "status":
         from radiens_async.client.allego import AsyncAllegoClient
+        from radiens_async.errors import RadiensError
 
         async def show() -> None:
             async with AsyncAllegoClient(args.address) as allego:
                 (await allego.get_status()).print("verbose")
 
-        asyncio.run(show())
+        try:
+            asyncio.run(show())
+        except RadiensError as exc:
+            print(f"radiens-async status: {exc}", file=sys.stderr)
+            return 1
         return 0
     return 2  # pragma: no cover - argparse enforces the choices
 

@@ -1,7 +1,7 @@
 """The one error tree of radiens-async.
 
 Every failure a user can see is a :class:`RadiensError`. gRPC failures are translated in exactly
-one place (:func:`radiens_async.client.error_mapping.map_grpc_error`); users never see a raw grpclib
+one place (:func:`radiens_async.client.error_mapping.map_error`); users never see a raw grpclib
 or grpcio exception::
 
     RadiensError

@@ -254,3 +254,36 @@ async def test_named_hub_not_answering_never_starts_an_embedded_hub(default_port
             await allego.get_status()
     assert time.monotonic() - t0 < 2.0 + 5.0
     assert embedded_hub.embedded_hub_address() is None
+
+
+# -- a child that fails or hangs --------------------------------------------------------------
+
+
+def _fake_python(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "fake-python"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_child_that_fails_is_a_connect_error_with_its_message(
+    default_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = _fake_python(tmp_path, "echo 'hub exploded: no such thing' >&2; exit 3")
+    monkeypatch.setattr(sys, "executable", fake)
+    with pytest.raises(ConnectError, match="could not start the embedded hub: hub exploded"):
+        embedded_hub.start_embedded_hub(default_port)
+    assert embedded_hub.embedded_hub_address() is None
+
+
+def test_child_that_hangs_is_killed_at_the_deadline(
+    default_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = _fake_python(tmp_path, "exec sleep 600")
+    monkeypatch.setattr(sys, "executable", fake)
+    monkeypatch.setattr(embedded_hub, "START_TIMEOUT_S", 1.0)
+    t0 = time.monotonic()
+    proc, port, _err = embedded_hub._launch(default_port, None)
+    assert port is None
+    assert proc.poll() is not None  # killed, not left behind
+    assert time.monotonic() - t0 < 1.0 + 10.0

@@ -267,6 +267,28 @@ def test_public_bind_without_token_exits_2(tmp_path: Path, host: str) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_status_command(tmp_path: Path) -> None:
+    with HubProcess(tmp_path) as hub:
+        ok = subprocess.run(
+            [*_cli(), "status", "--address", hub.address],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env_without_token(),
+        )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines()[0] == "ALLEGO status:"
+    down = subprocess.run(
+        [*_cli(), "status", "--address", f"127.0.0.1:{_free_port()}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env_without_token(),
+    )
+    assert down.returncode == 1
+    assert "cannot reach the hub" in down.stderr and "Traceback" not in down.stderr
+
+
 def test_public_bind_with_token_serves(tmp_path: Path, no_env_token: None) -> None:
     # the later --host wins over the helper's loopback default
     with HubProcess(tmp_path, "--host", "0.0.0.0", "--token", TOKEN) as hub:

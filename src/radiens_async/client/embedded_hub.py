@@ -49,16 +49,22 @@ def _launch(port: int, data_dir: str | None) -> tuple[subprocess.Popen[str], int
     )
     deadline = time.monotonic() + START_TIMEOUT_S
     assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if line.startswith(READY_PREFIX):
-            # keep draining stdout so the child never blocks on a full pipe
-            threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
-            assert proc.stderr is not None
-            threading.Thread(target=_drain, args=(proc.stderr,), daemon=True).start()
-            return proc, int(line.strip().rsplit(":", 1)[1]), ""
+    # readline() blocks: a child that hangs before its ready line is killed at the deadline
+    watchdog = threading.Timer(START_TIMEOUT_S, proc.kill)
+    watchdog.start()
+    try:
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith(READY_PREFIX):
+                # keep draining stdout so the child never blocks on a full pipe
+                threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
+                assert proc.stderr is not None
+                threading.Thread(target=_drain, args=(proc.stderr,), daemon=True).start()
+                return proc, int(line.strip().rsplit(":", 1)[1]), ""
+    finally:
+        watchdog.cancel()
     proc.kill()
     _, err = proc.communicate(timeout=5)
     return proc, None, err

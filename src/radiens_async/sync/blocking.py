@@ -29,7 +29,18 @@ class SyncClientBase:
     _async: Any
 
     def _run(self, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
-        return self._portal.call(functools.partial(fn, *args, **kwargs))
+        return _call(self._portal, functools.partial(fn, *args, **kwargs))
+
+
+def _call(portal: BlockingPortal, fn: Callable[..., Awaitable[R]], *args: Any) -> R:
+    """``portal.call``, except that a caller interrupted while waiting (Ctrl-C in a notebook)
+    cancels the coroutine on the loop instead of leaving it running there."""
+    future = portal.start_task_soon(fn, *args)
+    try:
+        return future.result()
+    except BaseException:
+        future.cancel()  # a no-op once the coroutine has finished
+        raise
 
 
 def _blocking_doc(doc: str | None) -> str:
@@ -42,7 +53,7 @@ def blocking(fn: Callable[Concatenate[Any, P], Awaitable[R]]) -> Callable[Concat
 
     @functools.wraps(fn)
     def method(self: SyncClientBase, *args: P.args, **kwargs: P.kwargs) -> R:
-        return self._portal.call(functools.partial(fn, self._async, *args, **kwargs))
+        return _call(self._portal, functools.partial(fn, self._async, *args, **kwargs))
 
     method.__doc__ = _blocking_doc(fn.__doc__)
     return method
@@ -67,7 +78,7 @@ class BlockingIterator(Generic[T]):
         if self._closed:
             raise StopIteration
         try:
-            return self._portal.call(_anext, self._agen)
+            return _call(self._portal, _anext, self._agen)
         except StopAsyncIteration:
             self._closed = True
             raise StopIteration from None

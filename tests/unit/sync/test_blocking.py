@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
+import os
+import signal
 import threading
-from collections.abc import AsyncGenerator, Iterator
+import time
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -92,6 +95,23 @@ class AsyncThing:
         finally:
             self.events.append("broken closed")
 
+    async def stall(self) -> None:
+        """Waits forever (a call that hangs)."""
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.events.append("stall cancelled")
+            raise
+
+    async def stalled_stream(self) -> AsyncGenerator[int, None]:
+        """Yields once, then waits forever for the next message."""
+        try:
+            yield 0
+            await asyncio.Event().wait()
+            yield 1
+        finally:
+            self.events.append("stalled stream closed")
+
 
 class Thing(SyncClientBase):
     """Blocking twin of :class:`AsyncThing`, derived the way the real clients are."""
@@ -107,6 +127,8 @@ class Thing(SyncClientBase):
     count = iterating(AsyncThing.count)
     forever = iterating(AsyncThing.forever)
     broken = iterating(AsyncThing.broken)
+    stall = blocking(AsyncThing.stall)
+    stalled_stream = iterating(AsyncThing.stalled_stream)
 
 
 COROUTINES = ["add", "where", "fail"]
@@ -259,3 +281,49 @@ def test_many_threads_share_one_portal() -> None:
         results = list(pool.map(work, range(16)))
     assert results == [(float(i), [i, i + 1, i + 2]) for i in range(16)]
     assert get_portal() is thing._portal
+
+
+def _interrupted(call: Callable[[], object]) -> None:
+    """Run ``call`` in the main thread and interrupt its wait like Ctrl-C does."""
+    previous = signal.getsignal(signal.SIGUSR1)
+
+    def ctrl_c(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGUSR1, ctrl_c)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGUSR1))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            call()
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, previous)
+
+
+def _wait_for_event(thing: Thing, event: str) -> bool:
+    deadline = time.monotonic() + 10
+    while event not in thing._async.events:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals")
+def test_interrupted_call_is_cancelled_on_the_loop() -> None:
+    thing = Thing()
+    _interrupted(thing.stall)
+    assert _wait_for_event(thing, "stall cancelled")
+    assert thing.add(1) == 3  # the portal goes on serving
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals")
+def test_interrupted_stream_is_closed_on_the_loop() -> None:
+    thing = Thing()
+    it = thing.stalled_stream()
+    assert next(it) == 0
+    _interrupted(lambda: next(it))
+    assert _wait_for_event(thing, "stalled stream closed")
+    with pytest.raises(StopIteration):
+        next(it)
