@@ -50,6 +50,9 @@ def map_error(exc: BaseException, *, where: str) -> errors.RadiensError:
         return errors.ConnectError(f"cannot reach the hub at {where}: connection refused")
     if isinstance(exc, OSError):
         return errors.ConnectError(f"cannot reach the hub at {where}: {exc.strerror or exc}")
+    if isinstance(exc, AttributeError) and "_transport" in str(exc):
+        # grpclib touches a connection whose socket is already gone (the hub went away)
+        return errors.ConnectError(f"connection to the hub at {where} broke: {exc}")
     if isinstance(exc, StreamTerminatedError | ProtocolError):
         return errors.ConnectError(f"connection to the hub at {where} broke: {exc}")
     return errors.RadiensError(f"unexpected failure talking to the hub at {where}: {exc!r}")

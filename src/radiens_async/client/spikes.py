@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -206,6 +207,60 @@ class AsyncSpikesClient:
             async for message in messages:
                 yield batch_to_model(message)
 
+    async def convert_kilosort_output(
+        self,
+        source_bio_path: str | os.PathLike[str] = "",
+        source_bio_basename: str = "",
+        source_vex_path: str | os.PathLike[str] = "",
+        source_vex_basename: str = "",
+        sink_bio_path: str | os.PathLike[str] = "",
+        sink_bio_basename: str = "",
+        hub_name: str = "default",
+    ) -> None:
+        """Converts the output of Kilosort (a phy folder) into a ``.spikes`` file set.
+
+        The hub reads ``spike_times.npy``, ``spike_clusters.npy``, ``templates.npy``,
+        ``channel_map.npy`` and ``params.py`` from the folder and writes
+        ``<sink_bio_path>/<sink_bio_basename>.spikes.json`` plus its binaries: each spike keeps
+        its exact sample time, its template's peak channel, and label ``cluster_id + 1``.
+        Paths are on the hub's machine (``~`` and relative paths are resolved here). See
+        ``docs/spikes-format.md``.
+
+        Parameters
+        ----------
+        source_bio_path, source_bio_basename
+            The Kilosort output folder (or its parent and the folder name).
+        source_vex_path, source_vex_basename
+            The XDAT recording that was sorted (optional: channel names and positions).
+        sink_bio_path, sink_bio_basename
+            Where the ``.spikes`` set goes (never overwritten).
+        hub_name : str
+            Ignored: the conversion runs on this client's hub.
+
+        Raises
+        ------
+        FormatError
+            Missing or inconsistent Kilosort files.
+        AlreadyExists
+            The target spikes file set exists.
+        InvalidArgument
+            Missing folders or empty names.
+
+        Examples
+        --------
+        >>> await allego.spikes().convert_kilosort_output(  # doctest: +SKIP
+        ...     "~/ks/out", "", "~/data", "rec_0", "~/data", "rec_0_ks")
+        """
+        request = neurons_pb2.KilosortRequest(
+            source_bio_path=_local_path(source_bio_path),
+            source_bio_basename=source_bio_basename,
+            source_vex_path=_local_path(source_vex_path),
+            source_vex_basename=source_vex_basename,
+            sink_bio_path=_local_path(sink_bio_path),
+            sink_bio_basename=sink_bio_basename,
+        )
+        await self._parent._call("neurons", "ConvertKilosortOutput", request, timeout=600.0)
+
     async def get_spike_waveforms(
         self, dataset_id: str, time_range: list[float] | None = None, hub_name: str = "default"
     ) -> Any:
@@ -237,3 +292,9 @@ class AsyncSpikesClient:
         raise FailedPrecondition(
             "get_spike_timestamps needs a VidereClient parent (spikes files are linked datasets)"
         )
+
+
+def _local_path(path: str | os.PathLike[str]) -> str:
+    """``~`` expanded and made absolute here; empty stays empty (no disk access)."""
+    text = os.fspath(path)
+    return os.path.abspath(os.path.expanduser(text)) if text else ""

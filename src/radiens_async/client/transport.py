@@ -115,9 +115,10 @@ class HubTransport:
             channel.close()
             mapped = map_error(exc, where=str(address))
             if isinstance(mapped, ConnectError | TimeoutError):
+                reason = str(mapped).removeprefix(f"cannot reach the hub at {address}: ")
                 raise ConnectError(
                     f"cannot reach the hub {self.hub_name!r} at {address} within "
-                    f"{self.connect_timeout:g} s: {mapped}"
+                    f"{self.connect_timeout:g} s: {reason}"
                 ) from exc
             raise mapped from exc
         if not isinstance(reply, hub_pb2.HealthReply) or not reply.serving:

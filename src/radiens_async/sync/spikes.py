@@ -56,4 +56,5 @@ class SpikesClient(SyncClientBase):
     get_neurons = blocking(AsyncSpikesClient.get_neurons)
     get_spike_waveforms = blocking(AsyncSpikesClient.get_spike_waveforms)
     get_spike_timestamps = blocking(AsyncSpikesClient.get_spike_timestamps)
+    convert_kilosort_output = blocking(AsyncSpikesClient.convert_kilosort_output)
     stream = iterating(AsyncSpikesClient.stream)

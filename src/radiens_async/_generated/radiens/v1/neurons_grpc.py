@@ -56,6 +56,10 @@ class NeuronsBase(abc.ABC):
     async def StreamSpikes(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.neurons_pb2.StreamSpikesRequest, radiens_async._generated.radiens.v1.neurons_pb2.SpikeBatchMsg]') -> None:
         pass
 
+    @abc.abstractmethod
+    async def ConvertKilosortOutput(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.neurons_pb2.KilosortRequest, radiens_async._generated.radiens.v1.neurons_pb2.KilosortReply]') -> None:
+        pass
+
     def __mapping__(self) -> typing.Dict[str, grpclib.const.Handler]:
         return {
             '/radiens.v1.Neurons/SorterCommand': grpclib.const.Handler(
@@ -117,6 +121,12 @@ class NeuronsBase(abc.ABC):
                 grpclib.const.Cardinality.UNARY_STREAM,
                 radiens_async._generated.radiens.v1.neurons_pb2.StreamSpikesRequest,
                 radiens_async._generated.radiens.v1.neurons_pb2.SpikeBatchMsg,
+            ),
+            '/radiens.v1.Neurons/ConvertKilosortOutput': grpclib.const.Handler(
+                self.ConvertKilosortOutput,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.neurons_pb2.KilosortRequest,
+                radiens_async._generated.radiens.v1.neurons_pb2.KilosortReply,
             ),
         }
 
@@ -183,4 +193,10 @@ class NeuronsStub:
             '/radiens.v1.Neurons/StreamSpikes',
             radiens_async._generated.radiens.v1.neurons_pb2.StreamSpikesRequest,
             radiens_async._generated.radiens.v1.neurons_pb2.SpikeBatchMsg,
+        )
+        self.ConvertKilosortOutput = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Neurons/ConvertKilosortOutput',
+            radiens_async._generated.radiens.v1.neurons_pb2.KilosortRequest,
+            radiens_async._generated.radiens.v1.neurons_pb2.KilosortReply,
         )

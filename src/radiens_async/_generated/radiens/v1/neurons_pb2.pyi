@@ -319,3 +319,27 @@ class SpikeBatchMsg(_message.Message):
     acquired_ns: _containers.RepeatedScalarFieldContainer[int]
     sent_ns: int
     def __init__(self, spikes: _Optional[_Union[SpikeArrays, _Mapping]] = ..., first_seq: _Optional[int] = ..., next_seq: _Optional[int] = ..., missed_spikes: _Optional[int] = ..., detected_ns: _Optional[_Iterable[int]] = ..., acquired_ns: _Optional[_Iterable[int]] = ..., sent_ns: _Optional[int] = ...) -> None: ...
+
+class KilosortRequest(_message.Message):
+    __slots__ = ("source_bio_path", "source_bio_basename", "source_vex_path", "source_vex_basename", "sink_bio_path", "sink_bio_basename")
+    SOURCE_BIO_PATH_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_BIO_BASENAME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_VEX_PATH_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_VEX_BASENAME_FIELD_NUMBER: _ClassVar[int]
+    SINK_BIO_PATH_FIELD_NUMBER: _ClassVar[int]
+    SINK_BIO_BASENAME_FIELD_NUMBER: _ClassVar[int]
+    source_bio_path: str
+    source_bio_basename: str
+    source_vex_path: str
+    source_vex_basename: str
+    sink_bio_path: str
+    sink_bio_basename: str
+    def __init__(self, source_bio_path: _Optional[str] = ..., source_bio_basename: _Optional[str] = ..., source_vex_path: _Optional[str] = ..., source_vex_basename: _Optional[str] = ..., sink_bio_path: _Optional[str] = ..., sink_bio_basename: _Optional[str] = ...) -> None: ...
+
+class KilosortReply(_message.Message):
+    __slots__ = ("spikes_file", "n_spikes")
+    SPIKES_FILE_FIELD_NUMBER: _ClassVar[int]
+    N_SPIKES_FIELD_NUMBER: _ClassVar[int]
+    spikes_file: str
+    n_spikes: int
+    def __init__(self, spikes_file: _Optional[str] = ..., n_spikes: _Optional[int] = ...) -> None: ...

@@ -86,6 +86,11 @@ class NeuronsStub:
                 request_serializer=radiens_dot_v1_dot_neurons__pb2.StreamSpikesRequest.SerializeToString,
                 response_deserializer=radiens_dot_v1_dot_neurons__pb2.SpikeBatchMsg.FromString,
                 _registered_method=True)
+        self.ConvertKilosortOutput = channel.unary_unary(
+                '/radiens.v1.Neurons/ConvertKilosortOutput',
+                request_serializer=radiens_dot_v1_dot_neurons__pb2.KilosortRequest.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_neurons__pb2.KilosortReply.FromString,
+                _registered_method=True)
 
 
 class NeuronsServicer:
@@ -151,6 +156,12 @@ class NeuronsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ConvertKilosortOutput(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NeuronsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -203,6 +214,11 @@ def add_NeuronsServicer_to_server(servicer, server):
                     servicer.StreamSpikes,
                     request_deserializer=radiens_dot_v1_dot_neurons__pb2.StreamSpikesRequest.FromString,
                     response_serializer=radiens_dot_v1_dot_neurons__pb2.SpikeBatchMsg.SerializeToString,
+            ),
+            'ConvertKilosortOutput': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConvertKilosortOutput,
+                    request_deserializer=radiens_dot_v1_dot_neurons__pb2.KilosortRequest.FromString,
+                    response_serializer=radiens_dot_v1_dot_neurons__pb2.KilosortReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -475,6 +491,33 @@ class Neurons:
             '/radiens.v1.Neurons/StreamSpikes',
             radiens_dot_v1_dot_neurons__pb2.StreamSpikesRequest.SerializeToString,
             radiens_dot_v1_dot_neurons__pb2.SpikeBatchMsg.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConvertKilosortOutput(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Neurons/ConvertKilosortOutput',
+            radiens_dot_v1_dot_neurons__pb2.KilosortRequest.SerializeToString,
+            radiens_dot_v1_dot_neurons__pb2.KilosortReply.FromString,
             options,
             channel_credentials,
             insecure,
