@@ -19,7 +19,9 @@ from radiens_async.hub.live_notifier import LiveNotifier
 from radiens_async.hub.status_codes import server_stream, unary
 from radiens_async.utils.constants import PRIMARY_CACHE_STREAM_GROUP_ID
 
-MAX_CHUNK_BYTES = 2 << 20  # samples per stream message: up to ~2 MiB, fewer when live
+# samples per stream message: up to ~512 KiB, fewer when live. Larger messages drain a backlog
+# more slowly (2 MiB: about half the rate; every copy of a message leaves the CPU caches)
+MAX_CHUNK_BYTES = 512 << 10
 MAX_SIGNALS_BYTES = 256 << 20  # get_signals replies above this continue on the next call
 WAKE_TIMEOUT_S = 0.25
 RECORDER_CLOSE_TIMEOUT_S = 60.0  # a slow disk may still hold queued blocks
@@ -272,12 +274,17 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
             pending_missed += window.missed
             if window.n_samples == 0:
                 continue
+            # the block is filled in place: a message passed to the constructor is copied again
             chunk = allego_pb2.SignalChunk(
-                block=_block(window, fs),
                 missed_samples=pending_missed,
                 acquired_ns=cache.acquired_ns if window.stop_sample == head else 0,
                 head_sample=head,
             )
+            block = chunk.block
+            block.first_sample = window.first_sample
+            block.n_channels, block.n_samples = window.data.shape
+            block.fs = fs
+            block.samples = window.data.tobytes()
             chunk.sent_ns = time.monotonic_ns()
             pending_missed = 0
             yield chunk
