@@ -25,14 +25,16 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from radiens_async.hub.spikes.spike_clustering import (
-    aligned_segments,
-    find_clusters,
+from radiens_async.hub.spikes.spike_clustering import find_clusters
+from radiens_async.hub.spikes.waveform_shifts import (
+    context,
+    n_shifts,
+    shifted_windows,
     template_distance2,
 )
 
@@ -69,20 +71,26 @@ class OnlineSorter:
     ----------
     n_channels : int
         Amplifier rows.
-    length : int
-        Template length ``L`` (samples); spikes come with ``2 * shift`` more (``shift`` of
-        context on each side).
+    n_pts : int
+        Window length (samples).
     shift : int
-        Largest re-alignment tried (samples).
+        Largest re-alignment tried (samples, in sub-sample steps).
     fs : float
         Sampling frequency (Hz), for the clustering pace.
 
+    Notes
+    -----
+    Spikes are given with :attr:`context` extra samples on each side of the window, so that
+    they can be compared with the templates (``n_pts`` long) at sub-sample shifts
+    (:mod:`.waveform_shifts`).
+
     Examples
     --------
-    >>> sorter = OnlineSorter(n_channels=1, length=20, shift=2, fs=30000.0)
-    >>> t = np.exp(-0.5 * ((np.arange(24) - 12) / 2.0) ** 2).astype(np.float32)
+    >>> sorter = OnlineSorter(n_channels=1, n_pts=16, shift=2, fs=30000.0)
+    >>> width = 16 + 2 * sorter.context
+    >>> t = np.exp(-0.5 * ((np.arange(width) - 6 - sorter.context) / 2.0) ** 2)
     >>> rng = np.random.default_rng(0)
-    >>> waves = (-60 * t + rng.normal(0, 3, (60, 24))).astype(np.float32)
+    >>> waves = (-60 * t + rng.normal(0, 3, (60, width))).astype(np.float32)
     >>> rows = np.zeros(60, np.intp)
     >>> labels = sorter.assign(rows, waves, np.arange(60), np.array([3.0]))
     >>> fix = sorter.maintain(np.array([3.0]), n_samples=30000)
@@ -90,9 +98,9 @@ class OnlineSorter:
     (1, 60)
     """
 
-    def __init__(self, n_channels: int, length: int, shift: int, fs: float) -> None:
+    def __init__(self, n_channels: int, n_pts: int, shift: int, fs: float) -> None:
         self._n = n_channels
-        self._len = length
+        self._len = length = n_pts
         self._shift = shift
         self._cluster_every = max(1, round(CLUSTER_EVERY_S * fs))
         self._templates: F32 = np.zeros((n_channels, MAX_UNITS, length), dtype=np.float32)
@@ -115,11 +123,16 @@ class OnlineSorter:
 
     @property
     def length(self) -> int:
-        """Template length ``L``."""
+        """Template length (``n_pts``)."""
         return self._len
 
+    @property
+    def context(self) -> int:
+        """Samples the sorter needs on each side of a spike's window."""
+        return context(self._shift)
+
     def template(self, row: int, label: int) -> F32:
-        """The template of unit ``label`` (1-based) on ``row`` (a copy), length ``L``."""
+        """The template of unit ``label`` (1-based) on ``row`` (a copy), ``n_pts`` long."""
         return self._templates[row, label - 1].copy()
 
     def clear_templates(self) -> None:
@@ -145,8 +158,8 @@ class OnlineSorter:
         ----------
         rows : ndarray of intp, shape (N,)
             Channel row of each spike.
-        waves : ndarray of float32, shape (N, L + 2 * shift)
-            Waveforms with context (µV).
+        waves : ndarray of float32, shape (N, n_pts + 2 * context)
+            Waveforms with :attr:`context` samples before and after the window (µV).
         seqs : ndarray of int, shape (N,)
             Sequence numbers (used to relabel later).
         sigma : ndarray of float64, shape (n_channels,)
@@ -180,28 +193,28 @@ class OnlineSorter:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _score(self, rows: IP, waves: F32, sigma: F64) -> tuple[I32, IP, NDArray[Any]]:
-        """Nearest template of each spike: ``(label or 0, alignment index, aligned segments)``."""
-        length, shift = self._len, self._shift
-        segs = aligned_segments(waves, length)  # (N, 2S+1, L)
-        tmpl = self._templates[rows]  # (N, K, L)
-        diff = segs[:, None, :, :] - tmpl[:, :, None, :]
-        score = np.einsum("nksl,nksl->nks", diff, diff) / (length * sigma[rows] ** 2)[:, None, None]
+    def _score(self, rows: IP, waves: F32, sigma: F64) -> tuple[I32, IP, F32]:
+        """Nearest template of each spike: ``(label or 0, best shift, shifted windows)``."""
+        wins = shifted_windows(waves, self._len, self._shift)  # (N, M, n)
+        tmpl = self._templates[rows]  # (N, K, n)
+        diff = wins[:, None, :, :] - tmpl[:, :, None, :]
+        scale = (self._len * sigma[rows] ** 2)[:, None, None]
+        score = np.einsum("nksl,nksl->nks", diff, diff) / scale
         valid = np.arange(MAX_UNITS)[None, :] < self._n_units[rows][:, None]
         score[~valid] = np.inf
         flat = score.reshape(score.shape[0], -1).argmin(axis=1)
-        k, s = np.divmod(flat, 2 * shift + 1)
+        k, s = np.divmod(flat, n_shifts(self._shift))
         best = score[np.arange(rows.size), k, s]
         labels = np.where(best <= ASSIGN_MAX_RESIDUAL, k + 1, 0).astype(np.int32)
-        return labels, s, segs
+        return labels, s, wins
 
     def _match(self, rows: IP, waves: F32, sigma: F64) -> I32:
-        labels, s, segs = self._score(rows, waves, sigma)
+        labels, s, wins = self._score(rows, waves, sigma)
         for i in np.flatnonzero(labels).tolist():
             r, u = int(rows[i]), int(labels[i]) - 1
             self._seen[r, u] += 1
             rate = 1.0 / min(int(self._seen[r, u]), TEMPLATE_MEMORY)
-            self._templates[r, u] += rate * (segs[i, s[i]] - self._templates[r, u])
+            self._templates[r, u] += rate * (wins[i, s[i]] - self._templates[r, u])
         return labels
 
     def _pool_add(self, row: int, wave: F32, seq: int) -> None:
@@ -228,7 +241,7 @@ class OnlineSorter:
         if not np.isfinite(sigma) or sigma <= 0:
             return _no_relabel()
         found = find_clusters(
-            waves,
+            shifted_windows(waves, self._len, self._shift),
             sigma,
             self._shift,
             min_size=MIN_CLUSTER,

@@ -3,29 +3,29 @@
 Used by the online sorter on its small pool of spikes that matched no template. The recipe is
 deliberately simple and deterministic:
 
-1. normalise the waveforms by the channel's noise SD and project them on their first
-   :data:`N_FEATURES` principal components;
+1. normalise the waveforms by the channel's noise SD and project them, as detected, on their
+   first :data:`N_FEATURES` principal components;
 2. over-cluster with k-means (k-means++ seeding, best of a few seeded runs);
-3. re-align every member on its cluster mean (a shift of up to ``shift`` samples, which undoes
-   the one- or two-sample jitter of the detected peak) and recompute the means;
+3. re-align every member on its cluster mean (the best of the sub-sample shifts of
+   :mod:`.waveform_shifts`, which undoes the jitter of the detected peak) and recompute the means;
 4. merge clusters whose means differ by less than ``merge_dprime`` noise SDs (Euclidean over
    the waveform, best shift), since such units could not be told apart sample by sample anyway;
 5. keep the clusters with at least ``min_size`` members whose residual to the mean is below
    ``max_residual`` (per sample, in noise variances).
 
-Waveforms come as ``(P, L + 2 * shift)`` arrays: the template length ``L`` plus ``shift`` samples
-of context on each side; alignment ``s`` (``-shift..shift``) selects columns
-``[shift + s, shift + s + L)``.
+Waveforms come as ``(P, n_shifts, n_pts)`` arrays from
+:func:`~.waveform_shifts.shifted_windows`; the middle shift is the window as detected.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Final
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
+
+from radiens_async.hub.spikes.waveform_shifts import template_distance2
 
 N_FEATURES: Final = 3
 K_INIT: Final = 6
@@ -36,7 +36,6 @@ PCA_ITERS: Final = 12
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 IP = NDArray[np.intp]
-_F = TypeVar("_F", bound=np.floating[Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,29 +44,11 @@ class Cluster:
 
     members: IP
     template: F32
-    """Mean of the aligned member waveforms (µV), length ``L``."""
-
-
-def aligned_segments(waves: NDArray[_F], length: int) -> NDArray[_F]:
-    """All alignments of every waveform: shape ``(P, 2 * shift + 1, length)`` (a view)."""
-    return sliding_window_view(waves, length, axis=1)
-
-
-def template_distance2(
-    a: NDArray[np.floating[Any]], b: NDArray[np.floating[Any]], shift: int
-) -> float:
-    """Smallest squared distance between the central parts of ``a`` and shifted ``b``."""
-    n = a.shape[0]
-    core = a[shift : n - shift]
-    best = np.inf
-    for s in range(-shift, shift + 1):
-        d = core - b[shift + s : n - shift + s]
-        best = min(best, float(np.dot(d, d)))
-    return best
+    """Mean of the aligned member windows (µV), ``n_pts`` long."""
 
 
 def find_clusters(
-    waves: F32,
+    windows: F32,
     sigma: float,
     shift: int,
     *,
@@ -76,16 +57,17 @@ def find_clusters(
     max_residual: float,
     seed: int = 0,
 ) -> list[Cluster]:
-    """Cluster the waveforms of one channel.
+    """Cluster the spikes of one channel.
 
     Parameters
     ----------
-    waves : ndarray of float32, shape (P, L + 2 * shift)
-        Waveforms with ``shift`` samples of context on each side (µV).
+    windows : ndarray of float32, shape (P, n_shifts, n_pts)
+        Every spike's window at every shift (µV), see
+        :func:`~.waveform_shifts.shifted_windows`.
     sigma : float
         Noise SD of the channel (µV), > 0.
     shift : int
-        Largest re-alignment, in samples.
+        Largest shift (samples) the windows were made for.
     min_size : int
         Smallest cluster kept.
     merge_dprime : float
@@ -99,26 +81,25 @@ def find_clusters(
     Returns
     -------
     list of Cluster
-        Largest first.
+        Largest first; templates are ``n_pts`` long.
 
     Examples
     --------
+    >>> from radiens_async.hub.spikes.waveform_shifts import shifted_windows
     >>> rng = np.random.default_rng(0)
-    >>> t = np.exp(-0.5 * ((np.arange(24) - 12) / 2.0) ** 2).astype(np.float32)
+    >>> t = np.exp(-0.5 * ((np.arange(24) - 12) / 2.0) ** 2)
     >>> waves = np.vstack([-40 * t + rng.normal(0, 3, 24) for _ in range(30)]
     ...                   + [-90 * t + rng.normal(0, 3, 24) for _ in range(30)])
-    >>> found = find_clusters(waves.astype(np.float32), 3.0, 2, min_size=10,
-    ...                       merge_dprime=6.0, max_residual=2.5)
+    >>> windows = shifted_windows(waves.astype(np.float32), n_pts=16, shift=2)
+    >>> found = find_clusters(windows, 3.0, 2, min_size=10, merge_dprime=6.0, max_residual=2.5)
     >>> sorted(len(c.members) for c in found)
     [30, 30]
     """
-    p, width = waves.shape
-    length = width - 2 * shift
-    if p < min_size or length < 2 * shift + 2:
+    p = windows.shape[0]
+    if p < min_size:
         return []
-    x = waves.astype(np.float64) / sigma
-    segs = aligned_segments(x, length)
-    base = segs[:, shift]
+    segs = windows.astype(np.float64) / sigma
+    base = segs[:, segs.shape[1] // 2]
     feats = _pca(base, N_FEATURES)
     k = max(1, min(K_INIT, p // max(1, min_size // 2)))
     labels = _kmeans(feats, k, np.random.default_rng(seed))

@@ -13,11 +13,11 @@ artifact rejection (:mod:`.spike_detector`) -> template sorter (:mod:`.online_so
 :class:`~.spike_store.SpikeStore`. Waveforms are band-passed µV. Parameters, their validation and
 the server defaults are in :mod:`.spike_params`.
 
-Why 300-3000 Hz, -5 SD and a 2 ms shadow: on ``smartbox_sim_gen_spikes`` (6 seeds x 32
-channels x 20 s) these gave the best detection of units with SNR >= 5: recall >= 0.986 and
-precision >= 0.983 on every unit. A 300-6000 Hz band keeps more noise (recall of SNR-5 units
-drops to ~0.87 at -5 SD); a 1-1.5 ms shadow lets large spikes be detected twice, on the negative
-after-lobe the high-pass puts ~1.1 ms after the trough.
+Why 300-3000 Hz, -5 SD and a 1.5 ms shadow: on ``smartbox_sim_gen_spikes`` (6 seeds x 32
+channels x 20 s) these gave the best detection of units with SNR >= 5: recall >= 0.979 and
+precision >= 0.979 on every unit. A 300-6000 Hz band keeps more noise (recall of SNR-5 units
+drops to ~0.87 at -5 SD, ~0.95 at -4.5 SD with more false positives); a 2nd-order high-pass or
+a 1 ms shadow lets large spikes be detected a second time on their after-lobe.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from radiens_async.hub.spikes.spike_params import (
     ms_to_pts,
 )
 from radiens_async.hub.spikes.spike_store import SpikeStore, StoredSpikes
+from radiens_async.hub.spikes.waveform_shifts import context
 
 SORT_SHIFT_S: Final = 2.0 / 30000.0
 """Largest re-alignment the sorter tries, in seconds (2 samples at 30 kHz)."""
@@ -191,7 +192,7 @@ class SpikeEngine:
         self._params = default_params(self._n, self._fs)
         self._shift = max(1, round(SORT_SHIFT_S * self._fs))
         self._detector = SpikeDetector(
-            self._fs, self._n, extra_pts=2 * self._shift, band_hz=band_hz
+            self._fs, self._n, extra_pts=context(self._shift), band_hz=band_hz
         )
         self._store = SpikeStore(self._store_spikes, self._params.n_pts)
         self._sorter = self._new_sorter()
@@ -203,7 +204,8 @@ class SpikeEngine:
         self._last_sample = -1
 
     def _new_sorter(self) -> OnlineSorter:
-        return OnlineSorter(self._n, self._params.n_pts + 2 * self._shift, self._shift, self._fs)
+        p = self._params
+        return OnlineSorter(self._n, p.n_pts, self._shift, self._fs)
 
     # --- properties ---------------------------------------------------------------------------
 
@@ -505,7 +507,7 @@ class SpikeEngine:
         >>> engine = SpikeEngine(30000.0, 1, None)
         >>> engine.set_shadow(3.0); engine.initialize()
         >>> engine.sorting, engine.params_rows()[0]["shadow"]
-        (False, 2.0)
+        (False, 1.5)
         """
         with self._lock:
             old = self._params
@@ -575,10 +577,9 @@ class SpikeEngine:
         with self._lock:
             sigma = self._detector.noise.sd_uv
             out: list[dict[str, Any]] = []
-            lo = self._shift
             for row in np.flatnonzero(self._sorter.n_units).tolist():
                 for label in range(1, int(self._sorter.n_units[row]) + 1):
-                    t = self._sorter.template(row, label)[lo : lo + self._params.n_pts]
+                    t = self._sorter.template(row, label)
                     peak = float(np.max(np.abs(t)))
                     out.append(
                         {

@@ -15,12 +15,17 @@ value must be > 0; zero and non-finite values are refused in both slots.
 
 Server defaults (what :meth:`radiens_async.hub.spikes.SpikeEngine.initialize` restores)
 -------------------------------------------------------------------------------------------
-* negative threshold -4.5 noise SD, **armed**, so a fresh ``smartbox_sim_gen_spikes`` stream
+* negative threshold -5 noise SD, **armed**, so a fresh ``smartbox_sim_gen_spikes`` stream
   yields spikes with no configuration;
-* positive threshold +4.5 noise SD, disarmed;
+* positive threshold +5 noise SD, disarmed;
 * weak (artifact-rejection) thresholds -1000 / +1000 µV, disarmed;
-* window 0.5 ms before and 1.0 ms after the peak; shadow (dead time) 1.0 ms;
+* window 0.5 ms before and 1.0 ms after the peak;
+* shadow (dead time) 1.5 ms: a spike's slow positive repolarisation, high-passed, leaves a
+  small negative after-lobe ~1 ms after the trough, which a 1 ms shadow lets large spikes
+  cross a second time;
 * peak-search margin 0.3 ms (fixed; added to the reported ``thr_wdw`` total).
+
+The measurements behind these choices are in :mod:`.spike_engine`.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ DEFAULT_WEAK_UV: Final = (-1000.0, 1000.0)
 DEFAULT_WEAK_ACTIVE: Final = (False, False)
 DEFAULT_PRE_MS: Final = 0.5
 DEFAULT_POST_MS: Final = 1.0
-DEFAULT_SHADOW_MS: Final = 2.0
+DEFAULT_SHADOW_MS: Final = 1.5
 PEAK_SEARCH_MS: Final = 0.3
 MAX_WINDOW_MS: Final = 10.0
 """Upper limit of the pre window, the post window and the shadow (each in ms)."""
