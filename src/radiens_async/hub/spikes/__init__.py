@@ -12,6 +12,7 @@ module                  job
 ``noise_estimator``     robust (MAD) noise SD, tracked online
 ``spike_detector``      threshold crossings, peak alignment, shadow, artifact rejection
 ``online_sorter``       per-channel template matching and template discovery
+``waveform_shifts``     comparing waveforms at sub-sample shifts
 ``spike_clustering``    the offline clustering used to discover templates
 ``spike_store``         the numbered ring buffer of recent spikes
 ======================  ==========================================================

@@ -199,11 +199,17 @@ def _merge(
     groups: list[IP], means: list[F64], segs: F64, shift: int, dprime: float
 ) -> tuple[list[IP], list[F64]]:
     limit = dprime * dprime
+    tags = list(range(len(groups)))  # a merged group gets a new tag; distances are cached by tag
+    next_tag = len(groups)
+    dist: dict[tuple[int, int], float] = {}
     while len(groups) > 1:
         best = (np.inf, -1, -1)
         for i in range(len(groups)):
             for j in range(i + 1, len(groups)):
-                d2 = template_distance2(means[i], means[j], shift)
+                key = (tags[i], tags[j])
+                d2 = dist.get(key)
+                if d2 is None:
+                    d2 = dist[key] = template_distance2(means[i], means[j], shift)
                 if d2 < best[0]:
                     best = (d2, i, j)
         d2, i, j = best
@@ -212,6 +218,9 @@ def _merge(
         g = np.concatenate([groups[i], groups[j]])
         big = means[i] if groups[i].size >= groups[j].size else means[j]
         merged = _realigned_mean(segs[g], big)
-        groups = [x for n, x in enumerate(groups) if n not in (i, j)] + [g]
-        means = [x for n, x in enumerate(means) if n not in (i, j)] + [merged]
+        keep = [n for n in range(len(groups)) if n not in (i, j)]
+        groups = [groups[n] for n in keep] + [g]
+        means = [means[n] for n in keep] + [merged]
+        tags = [tags[n] for n in keep] + [next_tag]
+        next_tag += 1
     return groups, means

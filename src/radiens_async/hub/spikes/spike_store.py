@@ -159,8 +159,14 @@ class SpikeStore:
     # --- readers ------------------------------------------------------------------------------
 
     def read(self, cursor: int, max_spikes: int, channels: IP | None = None) -> StoredSpikes:
-        """Up to ``max_spikes`` spikes from ``cursor`` on; ``channels`` filters after counting."""
+        """Up to ``max_spikes`` spikes from ``cursor`` on; ``channels`` filters after counting.
+
+        A cursor beyond :attr:`next_seq` can only come from before a :meth:`restart` (a new
+        stream): reading then starts over at the oldest spike held.
+        """
         with self._lock:
+            if cursor > self._next:
+                cursor = self._first
             missed = max(0, self._first - cursor)
             start = max(cursor, self._first)
             stop = min(self._next, start + max(0, max_spikes)) if start < self._next else start

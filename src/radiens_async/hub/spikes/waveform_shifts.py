@@ -93,9 +93,7 @@ def template_distance2(
     (sub-sample steps; ``b`` is read with its edge values held beyond its ends)."""
     n = a.shape[0]
     x = np.arange(n, dtype=np.float64)
-    best = np.inf
-    for k in range(n_shifts(shift)):
-        s = -shift + k / STEPS_PER_SAMPLE
-        d = a - np.interp(x + s, x, b)
-        best = min(best, float(np.dot(d, d)))
-    return best
+    shifts = -shift + np.arange(n_shifts(shift)) / STEPS_PER_SAMPLE
+    moved = np.interp((x[None, :] + shifts[:, None]).ravel(), x, b).reshape(shifts.size, n)
+    d = moved - a[None, :]
+    return float(np.min(np.einsum("sl,sl->s", d, d)))

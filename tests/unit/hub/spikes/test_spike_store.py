@@ -91,10 +91,10 @@ def test_capacity_is_bounded_by_memory() -> None:
     assert store.capacity == MAX_WAVEFORM_BYTES // 400
 
 
-@pytest.mark.parametrize("cursor", [0, 3, 7])
-def test_stale_cursor_beyond_the_end(cursor: int) -> None:
+@pytest.mark.parametrize("cursor", [0, 2, 3, 7])
+def test_a_cursor_from_a_previous_stream_starts_over(cursor: int) -> None:
     store = SpikeStore(capacity=4, n_pts=1)
     _append(store, [1, 2], [0, 0])
     got = store.read(cursor, 10)
     assert got.missed == 0
-    assert got.seq.tolist() == ([0, 1] if cursor == 0 else [])
+    assert got.seq.tolist() == ([] if cursor == 2 else [0, 1])
