@@ -555,22 +555,7 @@ def _parse(doc: Any, where: str) -> XdatMetadata:
     )
     channels = _parse_channels(bmap, n_channels, where)
 
-    extras = copy.deepcopy(doc)
-    for key in _STATUS_KEYS:
-        extras["status"].pop(key, None)
-    rest = extras["sapiens_base"]["biointerface_map"]
-    for key, _ in _REQUIRED_ARRAYS:
-        rest.pop(key, None)
-    for key, _, _ in _OPTIONAL_ARRAYS:
-        rest.pop(key, None)
-    for outer, inner in (
-        ("sapiens_base", "biointerface_map"),
-        (None, "sapiens_base"),
-        (None, "status"),
-    ):
-        holder = extras[outer] if outer else extras
-        if not holder[inner]:
-            del holder[inner]
+    extras = _unmodelled(doc, status, base, bmap)
 
     return XdatMetadata(
         fs=float(fs),
@@ -582,6 +567,39 @@ def _parse(doc: Any, where: str) -> XdatMetadata:
         channels=channels,
         extras=extras,
     )
+
+
+_MODELLED_ARRAYS = frozenset(
+    [key for key, _ in _REQUIRED_ARRAYS] + [key for key, _, _ in _OPTIONAL_ARRAYS]
+)
+
+
+def _unmodelled(
+    doc: dict[str, Any], status: dict[str, Any], base: dict[str, Any], bmap: dict[str, Any]
+) -> dict[str, Any]:
+    """Deep copy of every key the model does not hold, nested as in ``doc`` (empty objects
+    dropped); the modelled arrays, thousands of values for a large probe, are not copied."""
+
+    def rest(obj: dict[str, Any], skip: frozenset[str] | tuple[str, ...]) -> dict[str, Any]:
+        return {key: copy.deepcopy(value) for key, value in obj.items() if key not in skip}
+
+    extras: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key == "status":
+            part = rest(status, _STATUS_KEYS)
+        elif key == "sapiens_base":
+            part = {}
+            for inner, inner_value in base.items():
+                if inner != "biointerface_map":
+                    part[inner] = copy.deepcopy(inner_value)
+                elif bmap_rest := rest(bmap, _MODELLED_ARRAYS):
+                    part[inner] = bmap_rest
+        else:
+            extras[key] = copy.deepcopy(value)
+            continue
+        if part:
+            extras[key] = part
+    return extras
 
 
 def _parse_channels(bmap: dict[str, Any], n_channels: int, where: str) -> list[XdatChannel]:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from xdat_fixtures import FS, Recording, make_channels, write_recording
 
 from radiens_async.errors import FormatError
+from radiens_async.formats import xdat_writer
 from radiens_async.formats.xdat import XdatChannel, XdatReader, XdatWriter, xdat_paths
 
 
@@ -254,6 +255,7 @@ def test_writer_refuses_bad_base_names(tmp_path: Path, name: str) -> None:
         ({"first_sample": -1}, "first_sample"),
         ({"flush_interval_s": 0}, "flush_interval_s"),
         ({"start_time": __import__("datetime").datetime(2024, 1, 1)}, "timezone-aware"),
+        ({"extras": {"note": object()}}, "JSON-serialisable"),
     ],
 )
 def test_writer_refuses_bad_arguments(tmp_path: Path, kwargs: dict[str, Any], message: str) -> None:
@@ -273,3 +275,89 @@ def test_writer_leaves_only_the_three_files(tmp_path: Path) -> None:
         writer.append(np.zeros((2, 10), np.float32))
         writer.flush()
     assert listing(tmp_path) == ["rec_0.xdat.json", "rec_0_data.xdat", "rec_0_timestamp.xdat"]
+
+
+def test_writer_refuses_unwritable_directory_even_as_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_access = os.access
+
+    def access(path: Any, mode: int, **kwargs: Any) -> bool:
+        return False if Path(path) == tmp_path else real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(xdat_writer.os, "access", access)
+    with pytest.raises(PermissionError, match="not writable"):
+        XdatWriter(tmp_path / "rec_0", FS, make_channels())
+    assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("fail_on", ["_timestamp.xdat", ".xdat.json.partial"])
+def test_a_failure_while_creating_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_on: str
+) -> None:
+    """Files created before the failing one are removed again (e.g. EACCES, EROFS, ENOSPC)."""
+    real_open = os.open
+
+    def open_(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if str(path).endswith(fail_on):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(xdat_writer.os, "open", open_)
+    with pytest.raises(PermissionError):
+        XdatWriter(tmp_path / "rec_0", FS, make_channels())
+    monkeypatch.undo()
+    assert listing(tmp_path) == []
+
+
+def test_writer_refuses_a_set_created_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The binaries are created exclusively: a racing writer never clobbers the other's files."""
+    real_check = xdat_writer._check_target
+
+    def check_then_race(path_base: Any) -> Any:
+        paths = real_check(path_base)
+        paths.timestamp.write_bytes(b"theirs")
+        return paths
+
+    monkeypatch.setattr(xdat_writer, "_check_target", check_then_race)
+    with pytest.raises(FileExistsError):
+        XdatWriter(tmp_path / "rec_0", FS, make_channels())
+    assert listing(tmp_path) == ["rec_0_timestamp.xdat"]
+    assert (tmp_path / "rec_0_timestamp.xdat").read_bytes() == b"theirs"
+
+
+def test_negative_and_out_of_range_read_indices(small: Recording) -> None:
+    with XdatReader(small.base) as reader:
+        with pytest.raises(ValueError, match=r"window \[-1, 10\) is outside"):
+            reader.read(-1, 10)
+        with pytest.raises(ValueError, match="outside"):
+            reader.read(0, -1)
+        with pytest.raises(ValueError, match=r"channel indices must be in \[0, 14\), got -1"):
+            reader.read(0, 10, [-1, 2])
+        with pytest.raises(ValueError, match="outside"):
+            reader.read(time_range=(reader.time_range[0] - 0.01, reader.time_range[0]))
+
+
+def test_trailing_bytes_beyond_the_metadata_are_ignored(small: Recording, tmp_path: Path) -> None:
+    """A writer killed mid-write leaves more data than described, maybe a partial sample."""
+    base = copy_set(small, tmp_path)
+    paths = xdat_paths(base)
+    with open(paths.data, "ab") as f:
+        f.write(b"\x01" * (14 * 4 * 3 + 5))
+    with open(paths.timestamp, "ab") as f:
+        # a killed write stops at a page boundary: whole int64s (neo maps the file whole)
+        f.write(b"\x02" * 16)
+
+    from neo.rawio import NeuroNexusRawIO
+
+    io = NeuroNexusRawIO(filename=str(paths.json))
+    io.parse_header()
+    assert io.get_signal_size(0, 0, 0) == 500
+    with open(paths.timestamp, "ab") as f:
+        f.write(b"\x03" * 5)  # our reader copes even with a partial timestamp
+    with XdatReader(base) as reader:
+        assert reader.n_samples == 500
+        np.testing.assert_array_equal(reader.read(), small.data)
+        assert len(reader.timestamps) == 500

@@ -157,6 +157,10 @@ def test_spikeinterface_reads_every_stream(recording: Recording) -> None:
         assert si_rec.get_sampling_frequency() == FS
         assert si_rec.get_num_samples() == recording.data.shape[1]
         assert list(si_rec.get_channel_ids()) == [recording.channels[r].ntv_name for r in rows]
+        assert list(si_rec.get_property("channel_name")) == [
+            recording.channels[r].name for r in rows
+        ]
+        assert si_rec.get_dtype() == np.float32
         assert list(si_rec.get_property("physical_unit")) == [units] * len(rows)
         np.testing.assert_array_equal(si_rec.get_traces().T, recording.data[rows])
         if units == "uV":
@@ -239,3 +243,30 @@ def test_xdat_paths(given: str) -> None:
 def test_xdat_paths_empty_base(given: str) -> None:
     with pytest.raises(ValueError, match="empty base name"):
         xdat_paths(given)
+
+
+def test_writer_stores_extras_and_its_own_keys_win(tmp_path: Path) -> None:
+    from xdat_fixtures import make_channels
+
+    from radiens_async.formats.xdat import XdatWriter
+
+    chans = make_channels(2, 0, 0, 0)
+    extras = {
+        "radiens_system_mode": "smartbox_sim_gen_spikes",
+        "seed": 7,
+        "status": {"recording_mode": "continuous", "samp_freq": 1.0},
+        "sapiens_base": {"sensor_spec": {"A": ["A1x2"]}, "biointerface_map": {"x": [1, 2]}},
+    }
+    with XdatWriter(tmp_path / "ext_0", FS, chans, extras=extras) as writer:
+        writer.append(np.zeros((2, 5), np.float32))
+        assert writer.metadata.extras == {
+            "status": {"recording_mode": "continuous"},
+            "sapiens_base": {"sensor_spec": {"A": ["A1x2"]}},
+            "radiens_system_mode": "smartbox_sim_gen_spikes",
+            "seed": 7,
+        }
+    doc = json.loads(xdat_paths(tmp_path / "ext_0").json.read_text())
+    assert list(doc) == ["status", "sapiens_base", "radiens_system_mode", "seed"]
+    assert doc["status"]["samp_freq"] == FS and doc["status"]["recording_mode"] == "continuous"
+    with XdatReader(tmp_path / "ext_0") as reader:
+        assert reader.metadata == writer.metadata

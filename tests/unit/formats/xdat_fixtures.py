@@ -25,7 +25,7 @@ def make_channels(
         probe = i // per_probe
         out.append(
             XdatChannel(
-                name=f"A-{i:03d}",
+                name=f"pri-{i:03d}",  # display name differs from the id, as in Radiens
                 ntv_name=f"A-{i:03d}",
                 signal_type="amp",
                 ntv_idx=i,
@@ -52,7 +52,7 @@ def make_channels(
         for i in range(count):
             out.append(
                 XdatChannel(
-                    name=f"{prefix}-{i:02d}",
+                    name=f"{prefix.lower()}-{i:02d}",
                     ntv_name=f"{prefix}-{i:02d}",
                     signal_type=kind,
                     ntv_idx=i,
