@@ -1,6 +1,6 @@
 """XDAT I/O benchmark: writer vs plain ``file.write``, reader vs raw ``np.memmap``, real time.
 
-Run ``python benchmarks/xdat_io.py`` (about 5 minutes and 8 GB of temporary disk) or
+Run ``python benchmarks/xdat_io.py`` (about 3 minutes and 8 GB of temporary disk) or
 ``python benchmarks/xdat_io.py --quick`` (under a minute, 2 GB). Every comparison is measured side
 by side in the same run. Targets: writer >= 0.8x plain write, reader >= 0.9x memmap, and a
 1024-channel 30 kHz recording in real time with zero dropped samples.
