@@ -36,7 +36,12 @@ def protos(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks: ratios measured side by side in one run (never asserted in tests)."""
     session.install("-e", ".[test]")
-    for script in ("stream_throughput.py", "stream_latency.py"):
+    for script in (
+        "stream_throughput.py",
+        "stream_latency.py",
+        "xdat_io.py",
+        "spike_detection.py",
+    ):
         session.run("python", f"benchmarks/{script}", *session.posargs)
 
 

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 import radiens_async as radiens
-from hub_process import HubProcess
 from radiens_async.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -24,9 +23,12 @@ from radiens_async.errors import (
 )
 from radiens_async.formats.xdat import XdatReader
 
+from hub_process import HubProcess
+
 pytestmark = pytest.mark.anyio
 
 FS = 30000
+PROC_EXISTS = Path("/proc/self").is_dir()
 UID = re.compile(r"^rec_(\d+)__uid(\d{4}-\d{2}-\d{2}-\d{2})$")
 
 
@@ -147,7 +149,7 @@ async def test_recording_bad_input_writes_nothing(address: str, tmp_path: Path) 
         status = await allego.get_status()
         assert status.recording.mode == "R_OFF" and status.stream.mode == "S_OFF"
         # an unwritable directory (even root cannot create files in /proc)
-        if Path("/proc/self").is_dir():
+        if PROC_EXISTS:
             with contextlib.suppress(InvalidArgument):
                 await allego.set_recording_config("/proc", "rec", 0, False)
                 with pytest.raises(FailedPrecondition, match="cannot create"):

@@ -15,18 +15,19 @@ from pathlib import Path
 
 import grpc
 
-from radiens_async._generated.radiens.v1 import allego_pb2_grpc, hub_pb2_grpc
+from radiens_async._generated.radiens.v1 import allego_pb2_grpc, hub_pb2_grpc, neurons_pb2_grpc
 from radiens_async.hub.auth import TokenInterceptor
 from radiens_async.hub.daq.allego_device import AllegoDevice
 from radiens_async.hub.live_notifier import LiveNotifier
 from radiens_async.hub.servicers.allego_service import AllegoService
 from radiens_async.hub.servicers.hub_service import HubService
+from radiens_async.hub.servicers.neurons_service import NeuronsService
 
 log = logging.getLogger(__name__)
 
 READY_PREFIX = "radiens-async hub listening on "
 MAX_MESSAGE_BYTES = 512 << 20
-SERVICES = ["radiens.v1.Hub", "radiens.v1.Allego"]
+SERVICES = ["radiens.v1.Hub", "radiens.v1.Allego", "radiens.v1.Neurons"]
 
 
 def default_data_dir() -> Path:
@@ -114,6 +115,11 @@ class Hub:
             HubService(SERVICES, str(self.config.data_dir), bool(self.config.token)), server
         )
         allego_pb2_grpc.add_AllegoServicer_to_server(AllegoService(self.device, notifier), server)
+        spike_notifier = LiveNotifier(asyncio.get_running_loop())
+        self.device.spike_listeners.append(spike_notifier)
+        neurons_pb2_grpc.add_NeuronsServicer_to_server(
+            NeuronsService(self.device, spike_notifier), server
+        )
         host = self.config.host
         bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
         port = server.add_insecure_port(f"{bind_host}:{self.config.port}")

@@ -27,6 +27,8 @@ from radiens_async.hub.daq.recorder import DEFAULT_MAX_QUEUE_BYTES, Recorder
 from radiens_async.hub.daq.recording_config import RecordingConfig
 from radiens_async.hub.daq.signal_cache import CacheWindow, SignalCache
 from radiens_async.hub.daq.simulator import DeviceSimulator
+from radiens_async.hub.daq.spike_feeder import SpikeFeeder
+from radiens_async.hub.spikes.spike_engine import SpikeEngine
 from radiens_async.utils.aliases import hardware_name, is_simulator
 from radiens_async.utils.constants import VALID_SAMPLING_FREQS
 from radiens_async.utils.enums import SystemMode
@@ -94,6 +96,8 @@ class AllegoDevice:
         self.cache_budget_bytes = cache_budget_bytes
         self.stream_loop_ms = stream_loop_ms
         self.block_listeners: list[Callable[[SignalCache], None]] = []
+        self.spike_listeners: list[Callable[[], None]] = []
+        self.spike_feeder: SpikeFeeder | None = None
         self.epoch = 0
         self.cache: SignalCache | None = None
         self._loop: AcquisitionLoop | None = None
@@ -123,6 +127,12 @@ class AllegoDevice:
                 raise InvalidArgument(str(exc)) from exc
         layout = sensors_catalog.build_layout(sensors, N_AIN, N_DIN, N_DOUT)
         simulator = DeviceSimulator(mode.name.lower(), fs, layout, seed=seed)
+        amp = layout.of_type(StreamSignalType.AMP)
+        sites = np.array(
+            [(c.site.x_um, c.site.y_um) if c.site is not None else (np.nan, np.nan) for c in amp],
+            dtype=np.float64,
+        ).reshape(len(amp), 2)
+        self.spike_engine = SpikeEngine(fs, len(amp), sites)
         self.mode, self.seed, self.fs = mode, seed, fs
         self.sensors, self.layout, self.simulator = sensors, layout, simulator
 
@@ -227,18 +237,45 @@ class AllegoDevice:
             )
             capacity = max(capacity, 4 * block + 1)
             self.cache = SignalCache(self.layout.n_channels, capacity, block, epoch=self.epoch)
+            self.spike_engine.reset_stream()
+            self.spike_feeder = SpikeFeeder(
+                self.spike_engine,
+                self.spike_engine_rows,
+                on_processed=self._spikes_published,
+            )
             self._loop = AcquisitionLoop(
-                self.simulator, self.cache, self.fs, block, listeners=self.block_listeners
+                self.simulator,
+                self.cache,
+                self.fs,
+                block,
+                listeners=self.block_listeners,
+                sinks=(self.spike_feeder.offer,),
             )
             self._loop.start()
         else:
             assert self._loop is not None
             self._loop.stop()
             self._loop = None
+            if self.spike_feeder is not None:
+                self.spike_feeder.stop()
+                self._spikes_published()
             if self.cache is not None:
                 self.cache.close()
                 for listener in self.block_listeners:
                     listener(self.cache)
+
+    @property
+    def acquisition_loop(self) -> AcquisitionLoop | None:
+        return self._loop
+
+    @property
+    def spike_engine_rows(self) -> int:
+        """Amplifier rows at the top of every block (what the spike engine sees)."""
+        return self.layout.count(StreamSignalType.AMP)
+
+    def _spikes_published(self) -> None:
+        for listener in self.spike_listeners:
+            listener()
 
     def close(self) -> None:
         """Finish any recording and stop acquisition (the hub is shutting down)."""

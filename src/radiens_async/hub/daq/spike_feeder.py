@@ -1,0 +1,98 @@
+"""Feeds live blocks to the spike engine from a thread of its own.
+
+Like the recorder, the feeder is an acquisition sink: :meth:`SpikeFeeder.offer` only queues the
+block. Its thread runs detection and sorting on the amplifier rows, then wakes the spike stream
+handlers. Detection that falls far behind (``max_lag_blocks``) drops the oldest queued blocks and
+counts them in :attr:`SpikeFeeder.dropped_samples` rather than letting latency grow without bound
+(acquisition and recording never wait for it).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from radiens_async.hub.spikes.spike_engine import SpikeEngine
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_LAG_BLOCKS = 2000  # 2 s of 1 ms blocks
+
+
+class SpikeFeeder:
+    """Run ``engine.process`` on every block's amplifier rows, in order, off the acquisition thread.
+
+    Parameters
+    ----------
+    engine : SpikeEngine
+        The detector and sorter.
+    n_amp : int
+        Amplifier rows come first in a block (stream order amp, ain, din, dout).
+    on_processed : callable
+        Called in the feeder thread after each processed block (wakes spike streams).
+    max_lag_blocks : int
+        Queued blocks beyond this are dropped (oldest first) and counted.
+
+    Examples
+    --------
+    >>> feeder = SpikeFeeder(engine, n_amp=32, on_processed=lambda: None)  # doctest: +SKIP
+    >>> loop.sinks = (*loop.sinks, feeder.offer)  # doctest: +SKIP
+    >>> feeder.stop()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        engine: SpikeEngine,
+        n_amp: int,
+        on_processed: Callable[[], None],
+        max_lag_blocks: int = DEFAULT_MAX_LAG_BLOCKS,
+    ) -> None:
+        self.engine = engine
+        self.n_amp = n_amp
+        self.on_processed = on_processed
+        self.max_lag_blocks = max_lag_blocks
+        self.dropped_samples = 0
+        self.error = ""
+        self._queue: collections.deque[tuple[npt.NDArray[np.float32], int]] = collections.deque()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="radiens-spikes", daemon=True)
+        self._thread.start()
+
+    def offer(self, block: npt.NDArray[np.float32], first_sample: int) -> None:
+        """Queue a block (called in the acquisition thread; never waits)."""
+        self._queue.append((block, first_sample))
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Process what is queued, then end the thread."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._wake.wait(0.25)
+                self._wake.clear()
+                self._drain()
+                if self._stop.is_set():
+                    self._drain()
+                    break
+        except BaseException as exc:  # the hub must survive a failing detector
+            log.exception("spike detection failed")
+            self.error = f"spike detection failed: {exc}"
+
+    def _drain(self) -> None:
+        while self._queue:
+            while len(self._queue) > self.max_lag_blocks:
+                block, _ = self._queue.popleft()
+                self.dropped_samples += block.shape[1]
+            block, first = self._queue.popleft()
+            self.engine.process(block[: self.n_amp], first)
+            self.on_processed()
