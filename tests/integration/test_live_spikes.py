@@ -42,7 +42,7 @@ async def test_live_spikes_end_to_end(address: str) -> None:
                 if seen >= 300:
                     break
         recent = await allego.spikes().get_recent_spikes(2.0, max_spikes_per_chan=5)
-        assert recent.num_pts_waveform == 45 and 0 < recent.num_spikes_total
+        assert recent.num_pts_waveform == 45 and recent.num_spikes_total > 0
         for entry in recent.channels().values():
             assert entry["num_spikes"] <= 5
             if entry["num_spikes"]:
