@@ -108,3 +108,21 @@ __all__ = [
     "resolve_probe",
     "strip_sensor_prefix",
 ]
+
+_LAZY = {
+    "TimeRange": "radiens_async.models.dataset_metadata",
+    "make_time_range": "radiens_async.models.dataset_metadata",
+    "SigSelect": "radiens_async.models.signal_selector",
+    "make_signal_selector": "radiens_async.models.signal_selector",
+}
+
+
+def __getattr__(name: str) -> object:
+    # the documented radiens.utils helpers live with their models; imported on first use
+    # because the models import this package's enums
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
