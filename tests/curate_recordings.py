@@ -1,4 +1,4 @@
-"""Recordings for the Curate tests: small XDAT sets with amplifier, analog-in and digital channels."""
+"""Recordings for the Curate tests: small XDAT sets with amplifier, analog and digital channels."""
 
 from __future__ import annotations
 

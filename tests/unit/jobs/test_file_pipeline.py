@@ -81,9 +81,11 @@ def test_every_filter_chunked_equals_whole_signal_sosfiltfilt(
 
 
 def test_chunk_size_does_not_change_the_result(rec: CurateRecording, tmp_path: Path) -> None:
-    with _run(rec, BandPass(300.0, 6000.0), tmp_path / "a", chunk=5_001) as a:
-        with _run(rec, BandPass(300.0, 6000.0), tmp_path / "b", chunk=None) as b:
-            _rms_close(a.read(), b.read().astype(np.float64))
+    with (
+        _run(rec, BandPass(300.0, 6000.0), tmp_path / "a", chunk=5_001) as a,
+        _run(rec, BandPass(300.0, 6000.0), tmp_path / "b", chunk=None) as b,
+    ):
+        _rms_close(a.read(), b.read().astype(np.float64))
 
 
 def test_car_equals_numpy_mean_reference(rec: CurateRecording, tmp_path: Path) -> None:
