@@ -207,3 +207,22 @@ def test_failed_run_leaves_no_target_and_existing_target_needs_force(
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         p.name for p in xdat_paths(tmp_path / "x")
     )
+
+
+def test_written_target_opens_in_neo_with_the_same_traces(
+    rec: CurateRecording, tmp_path: Path
+) -> None:
+    neo_rawio = pytest.importorskip("neo.rawio")
+    with _run(rec, BandPass(300.0, 6000.0), tmp_path / "bp") as out:
+        ours = out.read()
+    io = neo_rawio.NeuroNexusRawIO(filename=str(xdat_paths(tmp_path / "bp").json))
+    io.parse_header()
+    assert io.get_signal_sampling_rate(0) == rec.fs
+    amp_stream = list(io.header["signal_streams"]["id"]).index("ai-pri")
+    names = list(io.header["signal_channels"]["name"])
+    raw = io.get_analogsignal_chunk(0, 0, stream_index=amp_stream)
+    got = io.rescale_signal_raw_to_float(raw, dtype="float32", stream_index=amp_stream)
+    assert got.shape[0] == rec.data.shape[1]
+    assert io.segment_t_start(0, 0) == pytest.approx(rec.t0)
+    np.testing.assert_array_equal(got.T, ours[:6])
+    assert names[0] == "A-000"
