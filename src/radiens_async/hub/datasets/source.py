@@ -138,12 +138,16 @@ def open_source(dpath: DatasetPath) -> DatasetSource:
     FormatError
         When the file is corrupt or not what its extension says.
     FailedPrecondition
-        When a non-XDAT file needs neo and neo is not installed.
+        When the optional reader a format needs (neo, pynwb) is not installed.
     """
     if dpath.file_type == RadiensFileType.XDAT:
         from radiens_async.hub.datasets.xdat_source import XdatSource
 
         return XdatSource(dpath.path)
+    if dpath.file_type == RadiensFileType.NWB:
+        from radiens_async.hub.datasets.nwb_source import NwbSource
+
+        return NwbSource(dpath.path)
     from radiens_async.hub.datasets.neo_source import NeoSource
 
     return NeoSource(dpath.path, dpath.file_type)
