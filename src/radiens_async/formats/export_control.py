@@ -24,7 +24,7 @@ from radiens_async.formats.xdat_reader import XdatReader
 __all__ = ["EXPORT_CHUNK_VALUES", "ExportControl", "sample_chunks"]
 
 #: Values (samples x channels) read per chunk by the exporters.
-EXPORT_CHUNK_VALUES = 1 << 21
+EXPORT_CHUNK_VALUES = 1 << 19
 
 
 @dataclass

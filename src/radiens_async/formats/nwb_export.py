@@ -52,7 +52,7 @@ def _series_iterator(reader: XdatReader, columns: list[int], control: ExportCont
     """An hdmf iterator over ``columns`` of the source, advancing ``control`` as it is read."""
     from hdmf.data_utils import GenericDataChunkIterator
 
-    class _XdatColumns(GenericDataChunkIterator):  # type: ignore[misc]
+    class _XdatColumns(GenericDataChunkIterator):
         def __init__(self) -> None:
             rows = max(1, min(reader.n_samples, _CHUNK_VALUES // max(1, len(columns))))
             super().__init__(
