@@ -460,7 +460,7 @@ class AsyncAllegoClient(AsyncHubClient):
         channels : sequence of int, optional
             Sys indices of the channels to receive (default: all, in stream order).
         max_chunk_samples : int
-            Upper bound of samples per chunk (0: the hub chooses, about 2 MiB per chunk).
+            Upper bound of samples per chunk (0: the hub chooses, about 512 KiB per chunk).
         max_lag_s : float
             At most this much signal (in seconds) waits in transit between the hub and this
             consumer; it sizes the HTTP/2 flow-control window of the stream. A consumer that

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 READY_PREFIX = "radiens-async hub listening on "
 MAX_MESSAGE_BYTES = 512 << 20
+# The acquisition thread must get the GIL back quickly when a worker thread (block synthesis,
+# spike sorting, a DSP job) holds it in Python code; CPython's default is 5 ms.
+GIL_SWITCH_INTERVAL_S = 0.001
 SERVICES = ["radiens.v1.Hub", "radiens.v1.Allego", "radiens.v1.Neurons"]
 
 
@@ -142,6 +145,7 @@ class Hub:
 
 async def run_hub(config: HubConfig, on_ready: Callable[[str, int], None] | None = None) -> None:
     """Serve until SIGINT/SIGTERM (or the parent process exits, with ``parent_pid``)."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     hub = Hub(config)
     port = await hub.start()
     loop = asyncio.get_running_loop()

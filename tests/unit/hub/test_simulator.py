@@ -392,3 +392,25 @@ def test_generation_cost_1024_channels() -> None:
         sim.generate(30)
     cpu_per_second = (time.process_time() - start) / seconds
     assert cpu_per_second < 1.0
+
+
+# --- blocks built ahead on a worker thread --------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["smartbox_sim_gen_spikes", "smartbox_sim_gen_sine_multi_band"])
+def test_prefetched_blocks_equal_blocks_built_in_place(mode: str) -> None:
+    layout = build_layout(default_sim_sensors(128), n_ain=2, n_din=2, n_dout=2)
+    assert layout.n_channels * BLOCK_SAMPLES >= 64 * 4096  # large enough to prefetch
+    whole = DeviceSimulator(mode, 30000.0, layout, seed=3).generate(12357)
+    sim = DeviceSimulator(mode, 30000.0, layout, seed=3)
+    pieces = [sim.generate(n) for n in (30, 4000, 4096, 1, 4200, 30)]
+    np.testing.assert_array_equal(np.concatenate(pieces, axis=1), whole[:, :12357])
+
+
+def test_reset_with_a_block_in_flight_restarts_the_same_samples() -> None:
+    layout = build_layout(default_sim_sensors(128), n_ain=0, n_din=0, n_dout=2)
+    sim = DeviceSimulator("smartbox_sim_gen_spikes", 30000.0, layout, seed=5)
+    first = sim.generate(5000)
+    sim.set_digital_out(1, True)
+    sim.reset()
+    np.testing.assert_array_equal(sim.generate(5000), first)

@@ -111,6 +111,7 @@ class AcquisitionLoop:
                 due = self.due_ns(block_index)
                 wait_s = (due - time.monotonic_ns()) / 1e9
                 if wait_s > 0:
+                    self.lag_s = 0.0
                     if self._stop.wait(wait_s):
                         break
                 else:

@@ -70,7 +70,11 @@ class SignalCache:
         self.capacity = capacity
         self.max_block = max_block
         self.epoch = epoch
-        self._ring = np.zeros((n_channels, capacity), dtype=np.float32)
+        # Written now rather than left to lazy zero pages: the first pass of the writer over a
+        # large untouched ring would otherwise take page faults (seconds at 1024 channels) on
+        # the acquisition thread.
+        self._ring = np.empty((n_channels, capacity), dtype=np.float32)
+        self._ring.fill(0.0)
         self._head = 0  # index of the next sample to be written; published after each write
         self._acquired_ns = 0
         self._cond = threading.Condition()

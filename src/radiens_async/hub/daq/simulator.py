@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Final
 
 import numpy as np
@@ -62,6 +63,7 @@ from radiens_async.hub.daq.sim_waveforms import (
     block_rng,
     freq_scale,
 )
+from radiens_async.hub.thread_priority import lower_current_thread_priority
 
 MODE_SINE: Final = "smartbox_sim_gen_sine"
 MODE_SINE_MAPPED: Final = "smartbox_sim_gen_sine_mapped"
@@ -100,6 +102,8 @@ LFP_N_FREQS: Final = 8
 
 AIN_AMPLITUDE_V: Final = 0.5
 DIN_SQUARE_HZ: Final = 1.0
+# Blocks of fewer values than this are cheap enough (< 1 ms) to build on the acquisition thread.
+PREFETCH_MIN_VALUES: Final = 64 * 4096
 
 
 class DeviceSimulator:
@@ -181,6 +185,13 @@ class DeviceSimulator:
 
         self._block: F32 = np.zeros((layout.n_channels, BLOCK_SAMPLES), dtype=np.float32)
         self._block_index = -1
+        # Synthesising one block of 1024 channels takes ~10-40 ms, far longer than a stream
+        # loop; the next block is built ahead on a worker thread (numpy releases the GIL) so
+        # the acquisition thread only copies. Blocks depend on their index alone, so this
+        # changes no sample.
+        self._spare: F32 = np.zeros_like(self._block)
+        self._prefetch: Future[None] | None = None
+        self._prefetch_index = -1
         self._dout_state = np.zeros(self._n_dout, dtype=np.float32)
         self._next_sample = 0
         # generate() runs in the acquisition thread, set_digital_out() in a servicer thread:
@@ -283,7 +294,7 @@ class DeviceSimulator:
         while pos < n:
             block, offset = divmod(self._next_sample, BLOCK_SAMPLES)
             if block != self._block_index:
-                self._synthesize(block)
+                self._advance_to(block)
             take = min(n - pos, BLOCK_SAMPLES - offset)
             out[:, pos : pos + take] = self._block[:, offset : offset + take]
             pos += take
@@ -295,6 +306,7 @@ class DeviceSimulator:
         """Go back to sample 0 with all digital outputs low (the same samples again)."""
         with self._lock:
             self._next_sample = 0
+            self._discard_prefetch()
             self._dout_state[:] = 0.0
 
     def set_digital_out(self, ntv_idx: int, state: bool) -> None:
@@ -376,8 +388,28 @@ class DeviceSimulator:
             self._units = make_units(self._amp, fs, self._seed, self._noise_uv)
             self._trains = SpikeTrains(self._units, fs, self._seed)
 
-    def _synthesize(self, block: int) -> None:
-        buf = self._block
+    def _advance_to(self, block: int) -> None:
+        """Make ``block`` current (prefetched if possible) and start building the next one."""
+        if self._prefetch is not None and self._prefetch_index == block:
+            self._prefetch.result()
+            self._block, self._spare = self._spare, self._block
+            self._block_index = block
+            self._prefetch = None
+        else:
+            self._discard_prefetch()
+            self._synthesize_into(self._block, block)
+            self._block_index = block
+        if self.n_channels * BLOCK_SAMPLES >= PREFETCH_MIN_VALUES:
+            self._prefetch_index = block + 1
+            self._prefetch = _prefetch_pool().submit(self._synthesize_into, self._spare, block + 1)
+
+    def _discard_prefetch(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch.result()
+            self._prefetch = None
+        self._prefetch_index = -1
+
+    def _synthesize_into(self, buf: F32, block: int) -> None:
         amp = buf[: self._n_amp]
         if self._n_amp:
             if self._sines is not None:
@@ -401,7 +433,23 @@ class DeviceSimulator:
                 cycles = DIN_SQUARE_HZ * freq_scale(self._fs, DIN_SQUARE_HZ) * t
                 buf[self._din_start] = (cycles - np.floor(cycles)) < 0.5
                 buf[self._din_start + 1 : self._dout_start] = 0.0
-        self._block_index = block
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _prefetch_pool() -> ThreadPoolExecutor:
+    """One worker shared by every simulator of the process (only one device acquires)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(
+                max_workers=1,
+                thread_name_prefix="radiens-sim-prefetch",
+                initializer=lower_current_thread_priority,
+            )
+        return _POOL
 
 
 def _check_sys_order(layout: ChannelLayout) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from radiens_async.hub.spikes.spike_engine import SpikeEngine
+from radiens_async.hub.thread_priority import lower_current_thread_priority
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class SpikeFeeder:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        lower_current_thread_priority()
         try:
             while True:
                 self._wake.wait(0.25)

@@ -14,13 +14,15 @@ from radiens_async.models.signals import SignalChunk, Signals
 
 def block_to_array(block: common_pb2.SampleBlock) -> npt.NDArray[np.float32]:
     """The block's samples as ``(n_channels, n_samples)`` float32, a view on the message bytes."""
-    expected = block.n_channels * block.n_samples * 4
-    if len(block.samples) != expected:
+    # Each access to a protobuf bytes field makes a new bytes object: read it once.
+    samples = block.samples
+    n_channels, n_samples = block.n_channels, block.n_samples
+    if len(samples) != n_channels * n_samples * 4:
         raise RadiensError(
-            f"malformed sample block: {len(block.samples)} bytes for "
-            f"{block.n_channels} x {block.n_samples} float32 samples"
+            f"malformed sample block: {len(samples)} bytes for "
+            f"{n_channels} x {n_samples} float32 samples"
         )
-    return np.frombuffer(block.samples, dtype="<f4").reshape(block.n_channels, block.n_samples)
+    return np.frombuffer(samples, dtype="<f4").reshape(n_channels, n_samples)
 
 
 def array_to_block(
