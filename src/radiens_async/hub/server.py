@@ -15,13 +15,22 @@ from pathlib import Path
 
 import grpc
 
-from radiens_async._generated.radiens.v1 import allego_pb2_grpc, hub_pb2_grpc, neurons_pb2_grpc
+from radiens_async._generated.radiens.v1 import (
+    allego_pb2_grpc,
+    curate_pb2_grpc,
+    hub_pb2_grpc,
+    neurons_pb2_grpc,
+)
 from radiens_async.hub.auth import TokenInterceptor
 from radiens_async.hub.daq.allego_device import AllegoDevice
+from radiens_async.hub.jobs.curate_jobs import CurateJobs
+from radiens_async.hub.jobs.job_runner import JobRunner
 from radiens_async.hub.live_notifier import LiveNotifier
 from radiens_async.hub.servicers.allego_service import AllegoService
+from radiens_async.hub.servicers.curate_service import CurateService
 from radiens_async.hub.servicers.hub_service import HubService
 from radiens_async.hub.servicers.neurons_service import NeuronsService
+from radiens_async.hub.store import HubStore
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +39,7 @@ MAX_MESSAGE_BYTES = 512 << 20
 # The acquisition thread must get the GIL back quickly when a worker thread (block synthesis,
 # spike sorting, a DSP job) holds it in Python code; CPython's default is 5 ms.
 GIL_SWITCH_INTERVAL_S = 0.001
-SERVICES = ["radiens.v1.Hub", "radiens.v1.Allego", "radiens.v1.Neurons"]
+SERVICES = ["radiens.v1.Hub", "radiens.v1.Allego", "radiens.v1.Neurons", "radiens.v1.Curate"]
 
 
 def default_data_dir() -> Path:
@@ -96,6 +105,7 @@ class Hub:
             data_dir=config.data_dir,
             record_queue_bytes=config.record_buffer_mb << 20,
         )
+        self.curate_jobs = CurateJobs(JobRunner(HubStore(config.data_dir)))
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._stopped = asyncio.Event()
@@ -123,6 +133,7 @@ class Hub:
         neurons_pb2_grpc.add_NeuronsServicer_to_server(
             NeuronsService(self.device, spike_notifier), server
         )
+        curate_pb2_grpc.add_CurateServicer_to_server(CurateService(self.curate_jobs), server)
         host = self.config.host
         bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
         port = server.add_insecure_port(f"{bind_host}:{self.config.port}")
@@ -135,6 +146,7 @@ class Hub:
     async def stop(self, grace: float = 1.0) -> None:
         """Stop acquisition, then the server (in-flight calls get ``grace`` seconds)."""
         self.device.close()
+        await asyncio.to_thread(self.curate_jobs.runner.shutdown)
         if self.server is not None:
             await self.server.stop(grace)
         self._stopped.set()

@@ -166,13 +166,21 @@ class CurateJobs:
         return self._submit(BASE_NAMES[type(op)], src, str(base), params, total_s, work)
 
     def submit_convert(
-        self, source: str, dest: str, dest_file_type: str | int | None, force: bool = False
+        self,
+        source: str,
+        dest: str,
+        dest_file_type: str | int | None,
+        force: bool = False,
+        nwb_subject: dict[str, str] | None = None,
     ) -> JobRecord:
         """Check a conversion of ``source`` to ``dest`` and start it; returns the queued job.
 
         The target type comes from ``dest``'s suffix, else from ``dest_file_type`` (an extension
         such as ``'nwb'``, a type name or a :class:`RadiensFileType` value); the target name is
         ``dest``'s stem plus the type's suffix (KILOSORT2: ``.bin``, HDF5: ``.h5``).
+
+        ``nwb_subject`` (``subject_id``, ``species``, ``sex``, ``age`` ...) describes the subject
+        of an NWB target (XDAT does not record one).
 
         Raises
         ------
@@ -226,7 +234,8 @@ class CurateJobs:
 
         def export(ctx: JobContext) -> Path:
             control = ExportControl(stop=ctx.stop, on_progress=ctx.report)
-            return exporter(src, final, control=control, force=force, tag=ctx.job_id)
+            extra = {"subject": nwb_subject} if kind is RadiensFileType.NWB else {}
+            return exporter(src, final, control=control, force=force, tag=ctx.job_id, **extra)
 
         return self._submit(CONVERT_BASE_NAME, src, str(final), params, total_s, export)
 
