@@ -23,6 +23,8 @@ from radiens_async._generated.radiens.v1 import (
 )
 from radiens_async.hub.auth import TokenInterceptor
 from radiens_async.hub.daq.allego_device import AllegoDevice
+from radiens_async.hub.datasets.catalog import DatasetCatalog
+from radiens_async.hub.datasets.videre_domain import VIDERE_SERVICES, VidereDomain
 from radiens_async.hub.jobs.curate_jobs import CurateJobs
 from radiens_async.hub.jobs.job_runner import JobRunner
 from radiens_async.hub.live_notifier import LiveNotifier
@@ -39,7 +41,13 @@ MAX_MESSAGE_BYTES = 512 << 20
 # The acquisition thread must get the GIL back quickly when a worker thread (block synthesis,
 # spike sorting, a DSP job) holds it in Python code; CPython's default is 5 ms.
 GIL_SWITCH_INTERVAL_S = 0.001
-SERVICES = ["radiens.v1.Hub", "radiens.v1.Allego", "radiens.v1.Neurons", "radiens.v1.Curate"]
+SERVICES = [
+    "radiens.v1.Hub",
+    "radiens.v1.Allego",
+    "radiens.v1.Neurons",
+    "radiens.v1.Curate",
+    *VIDERE_SERVICES,
+]
 
 
 def default_data_dir() -> Path:
@@ -106,6 +114,9 @@ class Hub:
             record_queue_bytes=config.record_buffer_mb << 20,
         )
         self.curate_jobs = CurateJobs(JobRunner(HubStore(config.data_dir)))
+        # linked datasets; other services look datasets up here
+        self.datasets = DatasetCatalog(HubStore(config.data_dir))
+        self.videre = VidereDomain(self.datasets, self.device)
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._stopped = asyncio.Event()
@@ -134,6 +145,7 @@ class Hub:
             NeuronsService(self.device, spike_notifier), server
         )
         curate_pb2_grpc.add_CurateServicer_to_server(CurateService(self.curate_jobs), server)
+        self.videre.add_to_server(server)
         host = self.config.host
         bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
         port = server.add_insecure_port(f"{bind_host}:{self.config.port}")
@@ -147,6 +159,7 @@ class Hub:
         """Stop acquisition, then the server (in-flight calls get ``grace`` seconds)."""
         self.device.close()
         await asyncio.to_thread(self.curate_jobs.runner.shutdown)
+        self.datasets.close()
         if self.server is not None:
             await self.server.stop(grace)
         self._stopped.set()

@@ -24,6 +24,7 @@ from pathlib import Path
 from radiens_async.errors import FailedPrecondition, InvalidArgument, NotFound
 from radiens_async.formats.spikes_file import SpikesReader, spikes_paths
 from radiens_async.hub.datasets.describe import describe_source
+from radiens_async.hub.datasets.signal_view import SignalView
 from radiens_async.hub.datasets.source import (
     DatasetPath,
     DatasetSource,
@@ -395,3 +396,28 @@ class DatasetCatalog:
             for linked in self._open.values():
                 linked.source.close()
             self._open.clear()
+
+    def view(self, dataset_id: str) -> SignalView:
+        """A :class:`SignalView` of a linked dataset (fresh if its files changed).
+
+        Raises
+        ------
+        NotFound
+            Unknown ID or files gone.
+        FailedPrecondition
+            A ``.spikes`` dataset (no signals).
+        """
+        linked = self.open(dataset_id)
+        src = linked.source
+        return SignalView(
+            dataset_id=dataset_id,
+            fs=src.fs,
+            first_sample=src.first_sample,
+            n_samples=src.n_samples,
+            t0_sec=float(linked.metadata.TR.sec[0]),
+            channels=src.channels,
+            channel_metadata=linked.metadata.channel_metadata,
+            read=src.read,
+            walltime=src.start_time,
+            version=linked.version,
+        )
