@@ -16,6 +16,8 @@ from __future__ import annotations
 from radiens_async import errors, utils
 from radiens_async._version import PROTOCOL_VERSION, __version__
 from radiens_async.client.allego import AsyncAllegoClient
+from radiens_async.client.curate import AsyncCurateClient
+from radiens_async.client.dsp_job import DspJob
 from radiens_async.client.embedded_hub import stop_embedded_hub
 from radiens_async.client.hub_registry import HubAddress, register_hub
 from radiens_async.errors import (
@@ -26,6 +28,8 @@ from radiens_async.errors import (
     FailedPrecondition,
     FormatError,
     InvalidArgument,
+    JobCancelled,
+    JobFailed,
     NotFound,
     RadiensError,
     RemoteError,
@@ -33,10 +37,12 @@ from radiens_async.errors import (
 )
 from radiens_async.models.allego_state import AllegoState
 from radiens_async.models.channel_metadata import ChannelMetadata
+from radiens_async.models.dsp_job import JobProgress, JobState, JobStatus
 from radiens_async.models.ground_truth import SimGroundTruth
 from radiens_async.models.hub_info import HubCapabilities, HubHealth, HubVersion
 from radiens_async.models.signals import SignalChunk, Signals
 from radiens_async.sync.allego import AllegoClient
+from radiens_async.sync.curate import CurateClient
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -44,10 +50,13 @@ __all__ = [
     "AllegoState",
     "AlreadyExists",
     "AsyncAllegoClient",
+    "AsyncCurateClient",
     "ChannelMetadata",
     "ClientClosed",
     "ConnectError",
+    "CurateClient",
     "DeadlineExceeded",
+    "DspJob",
     "FailedPrecondition",
     "FormatError",
     "HubAddress",
@@ -55,6 +64,11 @@ __all__ = [
     "HubHealth",
     "HubVersion",
     "InvalidArgument",
+    "JobCancelled",
+    "JobFailed",
+    "JobProgress",
+    "JobState",
+    "JobStatus",
     "NotFound",
     "RadiensError",
     "RemoteError",

@@ -154,6 +154,7 @@ def test_slice_channels_removes_the_listed_system_indices(
         Notch(50.0, -1.0),
         Notch(15000.0, 2.0),
         Decimate(1),
+        Decimate(0),
         SliceTime(2.0, 1.9),
         SliceTime(0.0, 1.0),
         SliceTime(3.0, 99.0),

@@ -241,11 +241,11 @@ def plan_for(op: DspOp, md: XdatMetadata) -> DspPlan:
     elif isinstance(op, SliceChannels):
         columns = kept_columns([ch.sys_idx for ch in md.channels], list(op.channels))
         out_channels = [md.channels[c] for c in columns]
-    elif isinstance(op, Decimate):
+    transform = _transform_for(op, md)  # checks the operation's own parameters first
+    if isinstance(op, Decimate):
         factor = int(op.factor)
         if decimated_length(md.n_samples, factor) < 1:
             raise InvalidArgument("decimation would leave no samples")
-    transform = _transform_for(op, md)
     first = md.timestamp_range[0] + i0
     out_first = first if factor == 1 else round(first / factor)
     if not math.isfinite(md.fs / factor):

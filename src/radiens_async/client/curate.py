@@ -1,0 +1,601 @@
+"""``AsyncCurateClient``: the documented Curate operations as awaitable, cancellable hub jobs.
+
+Every operation validates its input on the hub before any work and returns a :class:`DspJob`
+(awaitable: the target's :class:`DatasetMetadata`). Paths are resolved here, against this
+process's working directory, because the hub may run with another one.
+
+Examples
+--------
+>>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+...     job = await curate.dsp_band_pass_filter(300, 6000, "rec_0.xdat", "rec_bp")
+...     meta = await job
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from radiens_async._generated.radiens.v1 import common_pb2, curate_grpc, curate_pb2
+from radiens_async.client.base import AsyncHubClient
+from radiens_async.client.dsp_job import DspJob
+from radiens_async.errors import InvalidArgument
+from radiens_async.models.converters.jobs import job_status_to_model
+from radiens_async.models.dsp_job import JobStatus
+from radiens_async.utils.constants import DEFAULT_HUB
+from radiens_async.utils.enums import ClientType, RadiensFileType
+
+__all__ = ["AsyncCurateClient"]
+
+PathLike = str | os.PathLike[str]
+
+
+def _path(name: str, value: object) -> str:
+    if not isinstance(value, str | os.PathLike):
+        raise InvalidArgument(f"{name} must be a str or pathlib.Path, not {type(value).__name__}")
+    text = os.fspath(value)
+    if not isinstance(text, str) or not text:
+        raise InvalidArgument(f"{name} must be a non-empty path")
+    return str(Path(text).expanduser().absolute())
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgument(f"{name} must be a number, not {value!r}")
+    if not math.isfinite(value):
+        raise InvalidArgument(f"{name} must be finite, not {value!r}")
+    return float(value)
+
+
+def _integer(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"{name} must be an integer, not {value!r}")
+    if not -(2**31) <= value < 2**31:
+        raise InvalidArgument(f"{name} is out of range: {value}")
+    return int(value)
+
+
+class AsyncCurateClient(AsyncHubClient):
+    """Curate: DSP on recorded XDAT files and file conversion, as hub jobs.
+
+    Parameters are those of :class:`~radiens_async.client.base.AsyncHubClient` (``address``,
+    ``hub_name``, ``token``, ``timeout``, ``connect_timeout``).
+
+    Examples
+    --------
+    >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+    ...     job = await curate.dsp_low_pass_filter(750, "./rec_0.xdat", "./rec_lp")
+    ...     async for p in job.progress():
+    ...         print(p.frac_complete)
+    ...     meta = await job
+    """
+
+    _stub: curate_grpc.CurateStub | None = None
+    _stub_channel: object = None
+
+    @property
+    def type(self) -> ClientType:
+        """Returns ``ClientType.CURATE``."""
+        return ClientType.CURATE
+
+    # -- transport ----------------------------------------------------------------------
+    async def _curate_call(self, method: str, request: Any, timeout: float | None = None) -> Any:
+        await self._transport.open()
+        # the transport keeps one stub per service it knows; Curate's lives here, on the same
+        # channel (rebuilt if the transport reconnected)
+        channel = self._transport._channel
+        if self._stub is None or self._stub_channel is not channel:
+            self._stub, self._stub_channel = curate_grpc.CurateStub(channel), channel
+        return await self._transport.call(getattr(self._stub, method), request, timeout=timeout)
+
+    def _check_hub(self, hub_name: str | None) -> None:
+        if hub_name is not None and hub_name not in (DEFAULT_HUB, self.hub):
+            raise InvalidArgument(
+                f"this client talks to hub {self.hub!r}; create an AsyncCurateClient with"
+                f" hub_name={hub_name!r} to use that hub"
+            )
+
+    async def _submit(
+        self,
+        source_path: PathLike,
+        target_path: PathLike,
+        force: bool,
+        hub_name: str | None,
+        **op: Any,
+    ) -> DspJob:
+        self._check_hub(hub_name)
+        request = curate_pb2.DspRequest(
+            source_path=_path("source_path", source_path),
+            target_path=_path("target_path", target_path),
+            force=bool(force),
+            **op,
+        )
+        reply = await self._curate_call("SubmitDsp", request)
+        return DspJob(self, job_status_to_model(reply))
+
+    # -- filters ------------------------------------------------------------------------
+    async def dsp_low_pass_filter(
+        self,
+        cutoff_freq: float,
+        source_path: PathLike,
+        target_path: PathLike,
+        force: bool = False,
+        hub_name: str | None = None,
+    ) -> DspJob:
+        """Low-pass filter (Butterworth, order 4, zero phase) the source into the target.
+
+        Parameters
+        ----------
+        cutoff_freq : float
+            Cut-off frequency in Hz; must be < fs/2 of the source.
+        source_path, target_path : str or pathlib.Path
+            XDAT source and target (``<dir>/<base>``).
+        force : bool
+            Replace the target if it exists.
+        hub_name : str, optional
+            Accepted for the documented signature; must be this client's hub.
+
+        Returns
+        -------
+        DspJob
+            ``await`` it for the target's :class:`DatasetMetadata`.
+
+        Raises
+        ------
+        InvalidArgument
+            Cut-off >= fs/2 or <= 0; source or target not XDAT.
+        NotFound
+            The source or the target's directory does not exist.
+        AlreadyExists
+            The target exists and ``force`` is false.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     meta = await (await curate.dsp_low_pass_filter(750, "./rec", "./rec_lp"))
+        """
+        params = curate_pb2.CutoffParams(cutoff_hz=_number("cutoff_freq", cutoff_freq))
+        return await self._submit(source_path, target_path, force, hub_name, low_pass=params)
+
+    async def dsp_high_pass_filter(
+        self,
+        cutoff_freq: float,
+        source_path: PathLike,
+        target_path: PathLike,
+        force: bool = False,
+        hub_name: str | None = None,
+    ) -> DspJob:
+        """High-pass filter (Butterworth, order 4, zero phase) the source into the target.
+
+        Parameters, returns and errors as :meth:`dsp_low_pass_filter`.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     job = await curate.dsp_high_pass_filter(20, "./rec", "./rec_hp")
+        """
+        params = curate_pb2.CutoffParams(cutoff_hz=_number("cutoff_freq", cutoff_freq))
+        return await self._submit(source_path, target_path, force, hub_name, high_pass=params)
+
+    async def dsp_band_pass_filter(
+        self,
+        low_cutoff_freq: float,
+        high_cutoff_freq: float,
+        source_path: PathLike,
+        target_path: PathLike,
+        force: bool = False,
+        hub_name: str | None = None,
+    ) -> DspJob:
+        """Band-pass filter (Butterworth, 2 poles per edge, zero phase) the source.
+
+        Parameters
+        ----------
+        low_cutoff_freq, high_cutoff_freq : float
+            Band edges in Hz; ``0 < low < high < fs/2``.
+        source_path, target_path, force, hub_name
+            As :meth:`dsp_low_pass_filter`.
+
+        Returns
+        -------
+        DspJob
+
+        Raises
+        ------
+        InvalidArgument
+            An edge >= fs/2 or <= 0, or ``low >= high``.
+        NotFound, AlreadyExists
+            As :meth:`dsp_low_pass_filter`.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     job = await curate.dsp_band_pass_filter(300, 6000, "./rec", "./rec_bp")
+        """
+        params = curate_pb2.BandParams(
+            low_hz=_number("low_cutoff_freq", low_cutoff_freq),
+            high_hz=_number("high_cutoff_freq", high_cutoff_freq),
+        )
+        return await self._submit(source_path, target_path, force, hub_name, band_pass=params)
+
+    async def dsp_band_stop_filter(
+        self,
+        low_cutoff_freq: float,
+        high_cutoff_freq: float,
+        source_path: PathLike,
+        target_path: PathLike,
+        force: bool = False,
+        hub_name: str | None = None,
+    ) -> DspJob:
+        """Band-stop filter (Butterworth, 2 poles per edge, zero phase) the source.
+
+        Parameters, returns and errors as :meth:`dsp_band_pass_filter`.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     job = await curate.dsp_band_stop_filter(750, 2000, "./rec", "./rec_bs")
+        """
+        params = curate_pb2.BandParams(
+            low_hz=_number("low_cutoff_freq", low_cutoff_freq),
+            high_hz=_number("high_cutoff_freq", high_cutoff_freq),
+        )
+        return await self._submit(source_path, target_path, force, hub_name, band_stop=params)
+
+    async def dsp_notch_filter(
+        self,
+        freq: float,
+        bandwidth: float,
+        source_path: PathLike,
+        target_path: PathLike,
+        force: bool = False,
+        hub_name: str | None = None,
+    ) -> DspJob:
+        """Notch filter (2nd-order IIR, zero phase) at ``freq`` with width ``bandwidth``.
+
+        Parameters
+        ----------
+        freq : float
+            Notch frequency in Hz; must be < fs/2.
+        bandwidth : float
+            Width of the notch in Hz; must be > 0.
+        source_path, target_path, force, hub_name
+            As :meth:`dsp_low_pass_filter`.
+
+        Returns
+        -------
+        DspJob
+
+        Raises
+        ------
+        InvalidArgument
+            ``freq`` >= fs/2 or <= 0, ``bandwidth`` <= 0.
+        NotFound, AlreadyExists
+            As :meth:`dsp_low_pass_filter`.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     job = await curate.dsp_notch_filter(50, 2, "./rec", "./rec_notch")
+        """
+        params = curate_pb2.NotchParams(
+            freq_hz=_number("freq", freq), bandwidth_hz=_number("bandwidth", bandwidth)
+        )
+        return await self._submit(source_path, target_path, force, hub_name, notch=params)
+
+    # -- references ---------------------------------------------------------------------
+    async def dsp_paired_diff(
+        self,
+        source_chan: int,
+        ref_chan: int,
+        source_path: PathLike,
+        target_path: PathLike,
+        force: bool = False,
+        hub_name: str | None = None,
+    ) -> DspJob:
+        """Source channel becomes source - reference; the reference channel is zeroed.
+
+        Parameters
+        ----------
+        source_chan, ref_chan : int
+            Amplifier channels by native index; must differ.
+        source_path, target_path, force, hub_name
+            As :meth:`dsp_low_pass_filter`.
+
+        Returns
+        -------
+        DspJob
+
+        Raises
+        ------
+        InvalidArgument
+            Unknown channel, or both the same.
+        NotFound, AlreadyExists
+            As :meth:`dsp_low_pass_filter`.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     job = await curate.dsp_paired_diff(1, 5, "./rec", "./rec_pd")
+        """
+        params = curate_pb2.PairedDiffParams(
+            source_chan=_integer("source_chan", source_chan),
+            ref_chan=_integer("ref_chan", ref_chan),
+        )
+        return await self._submit(source_path, target_path, force, hub_name, paired_diff=params)
+
+    async def dsp_virtual_ref(
+        self,
+        ref_chan: int,
+        source_path: PathLike,
+        target_path: PathLike,
+        force: bool = False,
+        hub_name: str | None = None,
+    ) -> DspJob:
+        """Every amplifier channel becomes channel - reference; the reference is zeroed.
+
+        Parameters
+        ----------
+        ref_chan : int
+            The reference amplifier channel by native index.
+        source_path, target_path, force, hub_name
+            As :meth:`dsp_low_pass_filter`.
+
+        Returns
+        -------
+        DspJob
+
+        Raises
+        ------
+        InvalidArgument
+            Unknown channel.
+        NotFound, AlreadyExists
+            As :meth:`dsp_low_pass_filter`.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     job = await curate.dsp_virtual_ref(5, "./rec", "./rec_vref")
+        """
+        params = curate_pb2.VirtualRefParams(ref_chan=_integer("ref_chan", ref_chan))
+        return await self._submit(source_path, target_path, force, hub_name, virtual_ref=params)
+
+    async def dsp_car(
+        self,
+        source_path: PathLike,
+        target_path: PathLike,
+        force: bool = False,
+        hub_name: str | None = None,
+    ) -> DspJob:
+        """Common average reference: each amplifier channel minus the mean of all of them.
+
+        Parameters, returns and errors as :meth:`dsp_low_pass_filter` (no operation parameter).
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     job = await curate.dsp_car("./rec", "./rec_car")
+        """
+        return await self._submit(source_path, target_path, force, hub_name, car=common_pb2.Empty())
+
+    # -- time and channels --------------------------------------------------------------
+    async def dsp_time_decimate(
+        self,
+        decimate: int,
+        source_path: PathLike,
+        target_path: PathLike,
+        force: bool = False,
+        hub_name: str | None = None,
+    ) -> DspJob:
+        """Decimate in time by ``decimate`` (anti-alias filtered); target fs = fs / decimate.
+
+        The analog channels are low-pass filtered first (Chebyshev I, order 8, zero phase, as
+        ``scipy.signal.decimate``); digital channels are only subsampled.
+
+        Parameters
+        ----------
+        decimate : int
+            The factor, >= 2.
+        source_path, target_path, force, hub_name
+            As :meth:`dsp_low_pass_filter`.
+
+        Returns
+        -------
+        DspJob
+
+        Raises
+        ------
+        InvalidArgument
+            ``decimate`` < 2 or not an integer.
+        NotFound, AlreadyExists
+            As :meth:`dsp_low_pass_filter`.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     job = await curate.dsp_time_decimate(3, "./rec", "./rec_dec")
+        """
+        params = curate_pb2.DecimateParams(factor=_integer("decimate", decimate))
+        return await self._submit(source_path, target_path, force, hub_name, decimate=params)
+
+    async def dsp_slice_time(
+        self,
+        time_start: float,
+        time_end: float,
+        source_path: PathLike,
+        target_path: PathLike,
+        force: bool = False,
+        hub_name: str | None = None,
+    ) -> DspJob:
+        """Keep the samples in ``[time_start, time_end)`` (absolute stream seconds).
+
+        Parameters
+        ----------
+        time_start, time_end : float
+            Absolute times in the source file, in seconds.
+        source_path, target_path, force, hub_name
+            As :meth:`dsp_low_pass_filter`.
+
+        Returns
+        -------
+        DspJob
+
+        Raises
+        ------
+        InvalidArgument
+            Reversed times, or a slice outside the file.
+        NotFound, AlreadyExists
+            As :meth:`dsp_low_pass_filter`.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     job = await curate.dsp_slice_time(0.5, 10, "./rec", "./rec_cut")
+        """
+        params = curate_pb2.SliceTimeParams(
+            time_start_s=_number("time_start", time_start),
+            time_end_s=_number("time_end", time_end),
+        )
+        return await self._submit(source_path, target_path, force, hub_name, slice_time=params)
+
+    async def dsp_slice_channels(
+        self,
+        target_channels: list[int],
+        source_path: PathLike,
+        target_path: PathLike,
+        force: bool = False,
+        hub_name: str | None = None,
+    ) -> DspJob:
+        """Slice out (remove) the listed channels.
+
+        Parameters
+        ----------
+        target_channels : list of int
+            System channel indices of the source (GPIO included) to remove.
+        source_path, target_path, force, hub_name
+            As :meth:`dsp_low_pass_filter`.
+
+        Returns
+        -------
+        DspJob
+
+        Raises
+        ------
+        InvalidArgument
+            Empty, repeated or unknown indices, or every channel listed.
+        NotFound, AlreadyExists
+            As :meth:`dsp_low_pass_filter`.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     job = await curate.dsp_slice_channels([0, 2, 8, 5], "./rec", "./rec_less")
+        """
+        if isinstance(target_channels, str | bytes) or not hasattr(target_channels, "__iter__"):
+            raise InvalidArgument(
+                f"target_channels must be a list of ints, not {target_channels!r}"
+            )
+        idxs = [_integer("target_channels[i]", c) for c in target_channels]
+        params = curate_pb2.SliceChannelsParams(sys_idxs=idxs)
+        return await self._submit(source_path, target_path, force, hub_name, slice_channels=params)
+
+    # -- conversion ---------------------------------------------------------------------
+    async def file_convert(
+        self,
+        source_path: PathLike,
+        dest_path: PathLike,
+        dest_file_type: str | RadiensFileType | None = None,
+        force: bool = False,
+        hub_name: str | None = None,
+        *,
+        nwb_subject: dict[str, str] | None = None,
+    ) -> DspJob:
+        """Convert an XDAT file to CSV, HDF5, NWB, Kilosort2 (int16 + params.py) or XDAT.
+
+        The target type comes from ``dest_path``'s suffix (``.csv``, ``.h5``/``.hdf5``,
+        ``.nwb``, ``.bin``/``.kilosort2``, ``.xdat``), else from ``dest_file_type``; the target
+        is named ``<stem><type suffix>`` (Kilosort2: ``<stem>.bin`` and ``params.py`` beside it).
+
+        Parameters
+        ----------
+        source_path : str or pathlib.Path
+            XDAT source.
+        dest_path : str or pathlib.Path
+            Target file.
+        dest_file_type : str or RadiensFileType, optional
+            ``'nwb'``, ``'csv'``, ``RadiensFileType.KILOSORT2`` ...; used when ``dest_path`` has
+            no suffix (default XDAT).
+        force : bool
+            Replace the target if it exists.
+        hub_name : str, optional
+            Must be this client's hub.
+        nwb_subject : dict, optional
+            NWB subject fields (``subject_id``, ``species``, ``sex``, ``age``, ``description``);
+            XDAT does not record them.
+
+        Returns
+        -------
+        DspJob
+
+        Raises
+        ------
+        InvalidArgument
+            Unknown or unsupported target type, source not XDAT, source == target.
+        NotFound, AlreadyExists
+            As :meth:`dsp_low_pass_filter`.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     meta = await (await curate.file_convert("./rec.xdat", "./rec.nwb"))
+        """
+        self._check_hub(hub_name)
+        if isinstance(dest_file_type, RadiensFileType):
+            type_text = dest_file_type.name
+        elif dest_file_type is None or isinstance(dest_file_type, str):
+            type_text = dest_file_type or ""
+        else:
+            raise InvalidArgument(f"dest_file_type must be a str, not {dest_file_type!r}")
+        request = curate_pb2.FileConvertRequest(
+            source_path=_path("source_path", source_path),
+            dest_path=_path("dest_path", dest_path),
+            dest_file_type=type_text,
+            force=bool(force),
+        )
+        if nwb_subject:
+            allowed = {"subject_id", "species", "sex", "age", "description"}
+            unknown = set(nwb_subject) - allowed
+            if unknown:
+                raise InvalidArgument(f"unknown nwb_subject fields {sorted(unknown)}")
+            request.nwb_subject.CopyFrom(curate_pb2.NwbSubject(**nwb_subject))
+        reply = await self._curate_call("FileConvert", request)
+        return DspJob(self, job_status_to_model(reply))
+
+    # -- jobs ---------------------------------------------------------------------------
+    async def get_job(self, job_id: str) -> DspJob:
+        """A handle on an existing job (one started by another client or before a restart).
+
+        Raises
+        ------
+        NotFound
+            If the hub has no such job.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     job = await curate.get_job("CAR__3a0c-942e")
+        """
+        reply = await self._curate_call("GetJob", curate_pb2.JobRequest(job_id=str(job_id)))
+        return DspJob(self, job_status_to_model(reply))
+
+    async def list_jobs(self) -> list[JobStatus]:
+        """Every job the hub knows, oldest first (also those of earlier hub runs).
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     [(j.id, j.state) for j in await curate.list_jobs()]
+        """
+        reply = await self._curate_call("ListJobs", common_pb2.Empty())
+        return [job_status_to_model(job) for job in reply.jobs]
