@@ -197,8 +197,12 @@ async def _first_progress(job: radiens.DspJob) -> None:
             return
 
 
+def _names(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
 def _no_target(directory: Path) -> None:
-    assert [p.name for p in directory.iterdir()] == []
+    assert _names(directory) == []
 
 
 async def test_cancel_stops_a_running_job_within_a_second_and_leaves_no_target(
@@ -225,8 +229,8 @@ async def test_cancelling_the_awaiting_task_cancels_the_job(
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
-    while not (await job.status()).finished:
-        await asyncio.sleep(0.02)
+    async for _ in job.progress():  # ends with the job's final state
+        pass
     assert time.monotonic() - t0 < 1.0
     assert (await job.status()).state is JobState.CANCELLED
     _no_target(tmp_path)
@@ -292,7 +296,7 @@ async def test_bad_input_is_refused_before_any_work(
         with pytest.raises(error):
             await call()
     assert {j.id for j in await curate.list_jobs()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.csv", "taken.xdat.json"]
+    assert _names(tmp_path) == ["notes.csv", "taken.xdat.json"]
 
 
 async def test_force_replaces_an_existing_target(
