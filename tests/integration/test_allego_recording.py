@@ -112,7 +112,10 @@ async def test_recording_starts_streaming_and_guards_state(address: str, tmp_pat
         status = await allego.get_status()
         assert status.stream.mode == "S_ON" and status.recording.mode == "R_OFF"
         await allego.set_streaming("off")
-    assert _files(tmp_path) == {"guard_0.xdat.json", "guard_0_data.xdat", "guard_0_timestamp.xdat"}
+    xdat = {"guard_0.xdat.json", "guard_0_data.xdat", "guard_0_timestamp.xdat"}
+    # the sorter is on by default, so the recording has its .spikes set beside it
+    spikes = {f"guard_0{s}.spikes" for s in ("", "_timestamp", "_channel", "_label", "_waveform")}
+    assert _files(tmp_path) == xdat | {"guard_0.spikes.json"} | spikes - {"guard_0.spikes"}
     with XdatReader(tmp_path / "guard_0.xdat") as reader:
         assert reader.fs == FS and reader.n_samples > 0.5 * FS
         assert int(reader.timestamps[0]) == 0  # recording started the stream: sample 0

@@ -302,6 +302,59 @@ class SpikesWriter:
         if time.monotonic() >= self._meta_due:
             self._flush_metadata()
 
+    def relabel(self, spike_index: npt.ArrayLike, label: npt.ArrayLike) -> None:
+        """Replace the labels of spikes already written (an online sorter's late decisions).
+
+        Parameters
+        ----------
+        spike_index : array_like of int, shape (n,)
+            Positions of the spikes in the set (0 = the first spike written), increasing.
+        label : int or array_like of int, shape (n,)
+            Their new unit labels (0 = unlabeled).
+
+        Raises
+        ------
+        ValueError
+            If the writer is closed, a position is not of a written spike or not increasing,
+            or a label is out of range. Nothing is changed then.
+        OSError
+            If writing failed.
+
+        Examples
+        --------
+        >>> w.relabel([0, 5], [2, 2])  # doctest: +SKIP
+        """
+        if self._closed:
+            raise ValueError(f"SpikesWriter({self.paths.json.name}) is closed")
+        if self._error is not None:
+            raise OSError(f"an earlier write to {self.paths.json.name} failed: {self._error}")
+        idx = _int_column(spike_index, "spike_index", None)
+        lab = _int_column(label, "label", idx.shape[0])
+        if idx.size == 0:
+            return
+        if int(idx[0]) < 0 or int(idx[-1]) >= self._n or (np.diff(idx) <= 0).any():
+            raise ValueError(f"spike_index must increase within the {self._n} spikes written")
+        lo, hi = int(lab.min()), int(lab.max())
+        if lo < 0 or hi > INT32_MAX:
+            raise ValueError(f"label values must be in [0, 2**31 - 1], got {lo}..{hi}")
+        dtype = BINARY_DTYPES["label"]
+        values = lab.astype(dtype)
+        fd = self._fds[list(BINARY_DTYPES).index("label")]
+        # runs of consecutive positions go out in one write each
+        breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+        try:
+            for run_idx, run_val in zip(
+                np.split(idx, breaks), np.split(values, breaks), strict=True
+            ):
+                view = memoryview(np.ascontiguousarray(run_val)).cast("B")
+                offset = int(run_idx[0]) * dtype.itemsize
+                while view:
+                    done = os.pwrite(fd, view, offset)
+                    view, offset = view[done:], offset + done
+        except OSError as exc:
+            self._error = exc
+            raise
+
     def set_units(self, units: Sequence[SpikesUnit]) -> None:
         """Replace the units table; written with the next metadata rewrite.
 

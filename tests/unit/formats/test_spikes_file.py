@@ -737,3 +737,47 @@ def test_mutated_files_open_or_raise_format_error(small: Path, data: st.DataObje
             event("opened")
         except FormatError:
             event("FormatError")
+
+
+# --- relabelling spikes already written ------------------------------------------------------
+
+
+def test_relabel_rewrites_only_the_named_labels(tmp_path: Path) -> None:
+    with SpikesWriter(tmp_path / "late", 30000.0, n_pts=4, pre_pts=1) as w:
+        w.append(np.arange(10) * 100, channel=np.arange(10) % 3, label=0,
+                 waveform=np.ones((10, 4), np.float32))  # fmt: skip
+        w.relabel([2, 3, 4, 8], [1, 1, 2, 5])
+        w.append([2000], channel=1, label=7, waveform=np.zeros((1, 4), np.float32))
+    with SpikesReader(tmp_path / "late.spikes") as r:
+        assert r.labels.tolist() == [0, 0, 1, 1, 2, 0, 0, 0, 5, 0, 7]
+        assert r.channels.tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1]
+        assert r.timestamps().tolist() == [*range(0, 1000, 100), 2000]
+
+
+@pytest.mark.parametrize(
+    ("index", "label", "match"),
+    [
+        ([3, 2], [1, 1], "increase"),
+        ([0, 10], [1, 1], "increase within"),
+        ([-1], [1], "increase within"),
+        ([1], [-4], "label values"),
+        ([1, 2], [1], "shape|length|spike"),
+    ],
+)
+def test_relabel_bad_input_changes_nothing(
+    tmp_path: Path, index: list[int], label: list[int], match: str
+) -> None:
+    with SpikesWriter(tmp_path / "bad", 30000.0, n_pts=2, pre_pts=0) as w:
+        w.append(np.arange(10), channel=0, label=3, waveform=np.zeros((10, 2), np.float32))
+        with pytest.raises(ValueError, match=match):
+            w.relabel(index, label)
+    with SpikesReader(tmp_path / "bad.spikes") as r:
+        assert (r.labels == 3).all()
+
+
+def test_relabel_after_close_is_refused(tmp_path: Path) -> None:
+    w = SpikesWriter(tmp_path / "closed", 30000.0, n_pts=2, pre_pts=0)
+    w.append([5], channel=0, label=1, waveform=np.zeros((1, 2), np.float32))
+    w.close()
+    with pytest.raises(ValueError, match="closed"):
+        w.relabel([0], [2])

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from radiens_async.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from radiens_async.formats.spikes_file import channels_from_xdat
 from radiens_async.formats.xdat import XdatChannel, XdatWriter
 from radiens_async.formats.xdat_metadata import SignalKind
 from radiens_async.hub.daq import sensors_catalog
@@ -28,6 +29,7 @@ from radiens_async.hub.daq.recording_config import RecordingConfig
 from radiens_async.hub.daq.signal_cache import CacheWindow, SignalCache
 from radiens_async.hub.daq.simulator import DeviceSimulator
 from radiens_async.hub.daq.spike_feeder import SpikeFeeder
+from radiens_async.hub.daq.spikes_recorder import SpikesRecorder
 from radiens_async.hub.spikes.spike_engine import SpikeEngine
 from radiens_async.utils.aliases import hardware_name, is_simulator
 from radiens_async.utils.constants import VALID_SAMPLING_FREQS
@@ -107,6 +109,9 @@ class AllegoDevice:
             (data_dir or Path.cwd()).resolve(), "allego", 0, True
         )
         self.recorder: Recorder | None = None
+        self.spikes_recorder: SpikesRecorder | None = None
+        self._finished_spikes_recorder: SpikesRecorder | None = None
+        self._spikes_recording_error = ""
         self._last_recording: tuple[str, float, str] = ("", 0.0, "")  # name, duration, error
         self._finished_recorder: Recorder | None = None
         self._configure(SystemMode.SMARTBOX_SIM_GEN_SPIKES, seed, DEFAULT_SIM_CHANNELS, 30000.0)
@@ -282,6 +287,8 @@ class AllegoDevice:
         recorder = self.stop_recording()
         if recorder is not None:
             recorder.join(timeout=30)
+        if self._finished_spikes_recorder is not None:
+            self._finished_spikes_recorder.join(timeout=10)
         self.set_streaming(False)
 
     # -- recording -----------------------------------------------------------------------
@@ -342,10 +349,42 @@ class AllegoDevice:
             self._undo_start(was_streaming)
             raise InvalidArgument(str(exc)) from exc
         name = f"{base}.xdat"
+        spikes_recorder = self._start_spikes_recording(Path(name), writer, start)
         recorder = Recorder(writer, start, cache, name, self.record_queue_bytes)
         loop.sinks = (*loop.sinks, recorder.offer)  # it backfills from the cache if needed
         self.recorder = recorder
+        self.spikes_recorder = spikes_recorder
         self.recording_config = config.next_index()
+
+    def _start_spikes_recording(
+        self, path: Path, writer: XdatWriter, start: int
+    ) -> SpikesRecorder | None:
+        """With the sorter on, the recording gets a ``.spikes`` set beside it."""
+        feeder = self.spike_feeder
+        if feeder is None or not self.spike_engine.sorting:
+            return None
+        try:
+            spikes = SpikesRecorder(
+                path, self.spike_engine, start, channels_from_xdat(writer.metadata)
+            )
+        except (OSError, ValueError) as exc:
+            # the recording itself goes on; the status reports why there are no spikes
+            self._spikes_recording_error = f"no spikes file for {path.name}: {exc}"
+            return None
+        self._spikes_recording_error = ""
+        feeder.after_process = (*feeder.after_process, spikes.poll)
+        return spikes
+
+    def _stop_spikes_recording(self, stop_sample: int) -> None:
+        spikes = self.spikes_recorder
+        if spikes is None:
+            return
+        feeder = self.spike_feeder
+        if feeder is not None:
+            feeder.after_process = tuple(h for h in feeder.after_process if h != spikes.poll)
+        spikes.finish(stop_sample)
+        self.spikes_recorder = None
+        self._finished_spikes_recorder = spikes
 
     def _undo_start(self, was_streaming: bool) -> None:
         if not was_streaming:
@@ -359,6 +398,7 @@ class AllegoDevice:
         if self._loop is not None:
             self._loop.sinks = tuple(s for s in self._loop.sinks if s != recorder.offer)
         recorder.finish()
+        self._stop_spikes_recording(recorder.start_sample + recorder.recorded_samples)
         self.recorder = None
         self._last_recording = (
             recorder.name,
@@ -403,7 +443,11 @@ class AllegoDevice:
             if finished is not None and finished.progress.error:
                 error = finished.progress.error
             return False, name, duration, error
-        return True, recorder.name, recorder.recorded_samples / self.fs, recorder.progress.error
+        error = recorder.progress.error or self._spikes_recording_error
+        spikes = self.spikes_recorder
+        if not error and spikes is not None and spikes.error:
+            error = spikes.error
+        return True, recorder.name, recorder.recorded_samples / self.fs, error
 
     # -- live reads --------------------------------------------------------------------
     def set_time_to_cache_head(self, component_id: str) -> None:

@@ -58,6 +58,9 @@ class SpikeFeeder:
         self.on_processed = on_processed
         self.max_lag_blocks = max_lag_blocks
         self.dropped_samples = 0
+        # Called in the feeder thread after each block (e.g. the spikes recorder's poll);
+        # replace the tuple (one atomic assignment) to add or remove one while running.
+        self.after_process: tuple[Callable[[], None], ...] = ()
         self.error = ""
         self._queue: collections.deque[tuple[npt.NDArray[np.float32], int]] = collections.deque()
         self._wake = threading.Event()
@@ -98,3 +101,5 @@ class SpikeFeeder:
             block, first = self._queue.popleft()
             self.engine.process(block[: self.n_amp], first)
             self.on_processed()
+            for hook in self.after_process:
+                hook()

@@ -247,6 +247,11 @@ class SpikeEngine:
         """Whether the sorter labels spikes."""
         return self._sorting
 
+    @property
+    def processed_until(self) -> int:
+        """One past the last stream sample processed (-1 before the first block)."""
+        return self._last_sample
+
     # --- the detection thread -----------------------------------------------------------------
 
     def process(self, block: F32, first_sample: int) -> None:

@@ -1,0 +1,119 @@
+"""A recording made with the sorter on gets a ``.spikes`` set beside it, scored on the file.
+
+The acceptance test of live detection and sorting on a *recorded file*: 20 s of
+``smartbox_sim_gen_spikes`` recorded through the hub, the ``.spikes`` set read back with
+:class:`SpikesReader`, and every unit with peak SNR >= 5 scored against the simulator's ground
+truth with SpikeInterface's comparison (see ``tests/unit/hub/spikes/spike_scoring.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import radiens_async as radiens
+from radiens_async.formats.spikes_file import SpikesReader
+from radiens_async.formats.xdat import XdatReader
+from radiens_async.hub.daq.sensors_catalog import build_layout, default_sim_sensors
+from radiens_async.hub.daq.simulator import MODE_SPIKES, DeviceSimulator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "hub" / "spikes"))
+from spike_scoring import HAVE_SI, score_units  # noqa: E402
+
+pytestmark = pytest.mark.anyio
+
+FS = 30000.0
+MIN_SNR = 5.0
+
+
+async def _wait_complete(json_path: Path, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if json_path.exists():
+            try:
+                with SpikesReader(json_path) as reader:
+                    if reader.metadata.complete:
+                        return
+            except Exception:
+                pass
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{json_path} was not completed within {timeout} s")
+
+
+async def test_recording_with_sorter_on_writes_a_scored_spikes_set(
+    address: str, tmp_path: Path
+) -> None:
+    seed = 0
+    async with radiens.AsyncAllegoClient(address) as allego:
+        await allego.restart("sim-spikes", seed=seed)
+        await allego.spike_sorter().set_sorting("on")
+        await allego.set_recording_config(tmp_path, "sorted", 0, False)
+        await allego.set_streaming("on")
+        await asyncio.sleep(1.0)
+        await allego.set_recording("on")
+        await asyncio.sleep(20.0)
+        await allego.set_recording("off")
+        status = await allego.get_status()
+        assert status.recording.error == ""
+        await _wait_complete(tmp_path / "sorted_0.spikes.json")
+        with XdatReader(tmp_path / "sorted_0.xdat") as rec:
+            first = int(rec.timestamps[0])
+            stop = first + rec.n_samples
+        with SpikesReader(tmp_path / "sorted_0.spikes") as spikes:
+            md = spikes.metadata
+            assert md.complete and md.source_recording == "sorted_0"
+            assert md.fs == FS and md.n_pts == 45 and spikes.n_spikes > 1000
+            assert {c.ntv_idx for c in md.channels} == set(range(32))
+            ts = spikes.timestamps()
+            assert ts.size == spikes.n_spikes
+            assert first <= int(ts.min()) and int(ts.max()) < stop
+            assert (np.diff(ts) >= 0).all()
+            assert spikes.waveforms().shape == (spikes.n_spikes, 45)
+            channel, label = spikes.channels, spikes.labels
+            assert md.units and all(u.label >= 1 for u in md.units)
+        truth = await allego.get_ground_truth(first, stop)
+        await allego.set_streaming("off")
+
+    layout = build_layout(default_sim_sensors(32), n_ain=2, n_din=2, n_dout=2)
+    sim = DeviceSimulator(MODE_SPIKES, FS, layout, seed=seed)
+    assert [u.unit_id for u in sim.units()] == [u.unit_id for u in truth.units]
+    # the detector needs a window of samples past a spike before it publishes it
+    lo, hi = first + 100, stop - 100
+    keep = (truth.sample_index >= lo) & (truth.sample_index < hi)
+    gt = np.zeros(int(keep.sum()), dtype=[("sample_index", "i8"), ("unit_id", "i4")])
+    gt["sample_index"], gt["unit_id"] = truth.sample_index[keep], truth.unit_id[keep]
+    inside = (ts >= lo) & (ts < hi)
+    scores = score_units(
+        sim.units(), gt, ts[inside], channel[inside], label[inside], FS, delta_ms=0.5
+    )
+    strong = [s for s in scores if s.snr >= MIN_SNR]
+    report = "\n".join(
+        f"unit {s.unit_id} ch {s.peak_channel} snr {s.snr:.1f} n {s.n_true}: recall "
+        f"{s.recall:.3f} precision {s.precision:.3f} accuracy {s.accuracy:.3f}"
+        for s in scores
+    )
+    print(report)
+    assert len(strong) >= 5, report
+    assert all(s.recall >= 0.95 and s.precision >= 0.95 for s in strong), (HAVE_SI, report)
+    assert all(s.accuracy >= 0.9 for s in strong), (HAVE_SI, report)
+
+
+async def test_recording_with_sorter_off_writes_no_spikes_set(
+    address: str, tmp_path: Path
+) -> None:
+    async with radiens.AsyncAllegoClient(address) as allego:
+        await allego.restart("sim-spikes")
+        await allego.spike_sorter().set_sorting("off")
+        await allego.set_recording_config(tmp_path, "plain", 0, False)
+        await allego.set_recording("on")
+        await asyncio.sleep(0.5)
+        await allego.set_recording("off")
+        await allego.set_streaming("off")
+        await allego.spike_sorter().set_sorting("on")
+    names = {p.name for p in tmp_path.iterdir()}
+    assert names == {"plain_0.xdat.json", "plain_0_data.xdat", "plain_0_timestamp.xdat"}
