@@ -346,7 +346,7 @@ class SpikesWriter:
             for run_idx, run_val in zip(
                 np.split(idx, breaks), np.split(values, breaks), strict=True
             ):
-                view = memoryview(np.ascontiguousarray(run_val)).cast("B")
+                view = np.ascontiguousarray(run_val).data.cast("B")
                 offset = int(run_idx[0]) * dtype.itemsize
                 while view:
                     done = os.pwrite(fd, view, offset)
