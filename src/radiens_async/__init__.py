@@ -20,6 +20,7 @@ from radiens_async.client.curate import AsyncCurateClient
 from radiens_async.client.dsp_job import DspJob
 from radiens_async.client.embedded_hub import stop_embedded_hub
 from radiens_async.client.hub_registry import HubAddress, register_hub
+from radiens_async.client.videre import AsyncVidereClient
 from radiens_async.errors import (
     AlreadyExists,
     ClientClosed,
@@ -37,24 +38,34 @@ from radiens_async.errors import (
 )
 from radiens_async.models.allego_state import AllegoState
 from radiens_async.models.channel_metadata import ChannelMetadata
+from radiens_async.models.dataset_metadata import DatasetMetadata, TimeRange
+from radiens_async.models.dataset_signals import DatasetSignals
 from radiens_async.models.dsp_job import JobProgress, JobState, JobStatus
 from radiens_async.models.ground_truth import SimGroundTruth
 from radiens_async.models.hub_info import HubCapabilities, HubHealth, HubVersion
+from radiens_async.models.psd import PSD
+from radiens_async.models.signal_metrics import MetricID, SignalMetrics, SignalMetricsStatus
 from radiens_async.models.signals import SignalChunk, Signals
+from radiens_async.models.summa import SummaAnalysis, SummaStatus
 from radiens_async.sync.allego import AllegoClient
 from radiens_async.sync.curate import CurateClient
+from radiens_async.sync.videre import VidereClient
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "PSD",
     "AllegoClient",
     "AllegoState",
     "AlreadyExists",
     "AsyncAllegoClient",
     "AsyncCurateClient",
+    "AsyncVidereClient",
     "ChannelMetadata",
     "ClientClosed",
     "ConnectError",
     "CurateClient",
+    "DatasetMetadata",
+    "DatasetSignals",
     "DeadlineExceeded",
     "DspJob",
     "FailedPrecondition",
@@ -69,13 +80,20 @@ __all__ = [
     "JobProgress",
     "JobState",
     "JobStatus",
+    "MetricID",
     "NotFound",
     "RadiensError",
     "RemoteError",
     "SignalChunk",
+    "SignalMetrics",
+    "SignalMetricsStatus",
     "Signals",
     "SimGroundTruth",
+    "SummaAnalysis",
+    "SummaStatus",
+    "TimeRange",
     "Unauthenticated",
+    "VidereClient",
     "__version__",
     "errors",
     "register_hub",

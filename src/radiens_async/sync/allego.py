@@ -19,6 +19,7 @@ from radiens_async.sync.blocking import (
     sync_property,
 )
 from radiens_async.sync.spikes import SpikesClient, SpikeSorterClient
+from radiens_async.sync.videre import SignalMetricsClient, SignalsClient
 
 
 class AllegoClient(SyncClientBase):
@@ -103,6 +104,14 @@ class AllegoClient(SyncClientBase):
         >>> client.spikes().get_recent_spikes(1.0)  # doctest: +SKIP
         """
         return SpikesClient(self._portal, self._async.spikes())
+
+    def signals(self) -> SignalsClient:
+        """Signals and PSD of the live cache (blocking)."""
+        return SignalsClient(self._portal, self._async.signals())
+
+    def signal_metrics(self) -> SignalMetricsClient:
+        """Signal metrics of the live cache (blocking)."""
+        return SignalMetricsClient(self._portal, self._async.signal_metrics())
 
     def get_signals(self) -> tuple[npt.NDArray[np.float32], list[float]]:
         """Gets the most recent signals since the last call of itself or set_time_to_cache_head().
