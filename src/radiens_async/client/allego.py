@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import AsyncGenerator, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from radiens_async._generated.radiens.v1 import allego_grpc, allego_pb2, common_pb2
 from radiens_async.client.base import AsyncHubClient
@@ -25,6 +25,10 @@ from radiens_async.models.ground_truth import SimGroundTruth
 from radiens_async.models.signals import SignalChunk, Signals
 from radiens_async.utils.aliases import parse_system_mode, resolve_headstage, resolve_probe
 from radiens_async.utils.enums import ClientType, Port, RecordMode, StreamMode, SystemMode
+
+if TYPE_CHECKING:
+    from radiens_async.client.signal_metrics import AsyncSignalMetricsClient
+    from radiens_async.client.signals import AsyncSignalsClient
 
 DEFAULT_MAX_LAG_S = 0.5
 StreamStart = Literal["head", "oldest"] | int
@@ -85,6 +89,28 @@ class AsyncAllegoClient(AsyncHubClient):
         if self._spikes is None:
             self._spikes = AsyncSpikesClient(self)
         return self._spikes
+
+    def signals(self) -> AsyncSignalsClient:
+        """Signals and PSD of a window of the live cache (``TrsMode`` counts from its head).
+
+        Examples
+        --------
+        >>> psd = await allego.signals().get_psd([2.0], sel_mode='FROM_HEAD')  # doctest: +SKIP
+        """
+        from radiens_async.client.signals import AsyncSignalsClient
+
+        return AsyncSignalsClient(self)
+
+    def signal_metrics(self) -> AsyncSignalMetricsClient:
+        """Signal metrics of the live cache (``get_metrics(time_range=<lag s>)``).
+
+        Examples
+        --------
+        >>> m = await allego.signal_metrics().get_metrics(2.0, plot=False)  # doctest: +SKIP
+        """
+        from radiens_async.client.signal_metrics import AsyncSignalMetricsClient
+
+        return AsyncSignalMetricsClient(self)
 
     async def restart(
         self,
