@@ -41,6 +41,7 @@ def bench(session: nox.Session) -> None:
         "stream_latency.py",
         "xdat_io.py",
         "spike_detection.py",
+        "spike_latency.py",
         "dsp_throughput.py",
     ):
         session.run("python", f"benchmarks/{script}", *session.posargs)
