@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 
 import grpc
 import numpy as np
@@ -60,7 +61,10 @@ def selection_of(
 
 def window_time_range(view: SignalView, p0: int, p1: int) -> datasets_pb2.TimeRange:
     """The TimeRange message of positions ``[p0, p1)`` of a view."""
-    tr = make_time_range(timestamp=[view.first_sample + p0, view.first_sample + p1], fs=view.fs)
+    walltime = None if view.walltime is None else view.walltime + timedelta(seconds=p0 / view.fs)
+    tr = make_time_range(
+        timestamp=[view.first_sample + p0, view.first_sample + p1], fs=view.fs, walltime=walltime
+    )
     msg = time_range_to_proto(tr)
     del msg.sec[:]
     msg.sec.extend([view.sec_of(p0), view.sec_of(p1)])
