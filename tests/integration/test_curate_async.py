@@ -307,3 +307,20 @@ async def test_force_replaces_an_existing_target(
         await curate.dsp_virtual_ref(0, rec.path, tmp_path / "t")
     await (await curate.dsp_virtual_ref(0, rec.path, tmp_path / "t", force=True))
     assert float(np.abs(_read(tmp_path / "t")[0]).max()) == 0.0
+
+
+async def test_signal_metrics_of_a_linked_target(
+    address: str, curate: radiens.AsyncCurateClient, rec: CurateRecording, tmp_path: Path
+) -> None:
+    await (await curate.dsp_band_pass_filter(300, 6000, rec.path, tmp_path / "bp"))
+    async with radiens.AsyncVidereClient(address) as videre:
+        meta = await videre.link_data_file(tmp_path / "bp.xdat", calc_metrics=False)
+    metrics = curate.signal_metrics()
+    await metrics.calculate(meta)
+    for _ in range(200):
+        if (await metrics.get_metrics_status(meta)).is_complete:
+            break
+        await asyncio.sleep(0.05)
+    assert (await metrics.get_metrics_status(meta)).is_complete
+    with pytest.raises(InvalidArgument):
+        await metrics.get_metrics_status(None)

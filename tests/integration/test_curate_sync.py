@@ -162,3 +162,18 @@ def test_bad_input_raises_typed_errors(
         client.dsp_progress("CAR__dead-beef")
     assert client.dsp_stream == {}
     assert [p.name for p in tmp_path.iterdir()] == ["taken.xdat.json"]
+
+
+def test_signal_metrics_accessor(
+    address: str, client: radiens.CurateClient, rec: CurateRecording
+) -> None:
+    videre = radiens.VidereClient(address)
+    meta = videre.link_data_file(rec.path, calc_metrics=False)
+    metrics = client.signal_metrics()
+    metrics.calculate(meta)
+    deadline = time.monotonic() + 20
+    while not metrics.get_metrics_status(meta).is_complete:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with pytest.raises(InvalidArgument):
+        metrics.get_metrics_status(None)

@@ -21,6 +21,7 @@ from typing import Any
 from radiens_async._generated.radiens.v1 import common_pb2, curate_grpc, curate_pb2
 from radiens_async.client.base import AsyncHubClient
 from radiens_async.client.dsp_job import DspJob
+from radiens_async.client.signal_metrics import AsyncSignalMetricsClient
 from radiens_async.errors import InvalidArgument
 from radiens_async.models.converters.jobs import job_status_to_model
 from radiens_async.models.dsp_job import JobStatus
@@ -79,6 +80,16 @@ class AsyncCurateClient(AsyncHubClient):
     def type(self) -> ClientType:
         """Returns ``ClientType.CURATE``."""
         return ClientType.CURATE
+
+    def signal_metrics(self) -> AsyncSignalMetricsClient:
+        """Signal metrics API: metrics of datasets linked to this client's hub.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     await curate.signal_metrics().calculate(meta)
+        """
+        return AsyncSignalMetricsClient(self)
 
     # -- transport ----------------------------------------------------------------------
     async def _curate_call(self, method: str, request: Any, timeout: float | None = None) -> Any:

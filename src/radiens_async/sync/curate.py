@@ -29,6 +29,7 @@ from radiens_async.sync.blocking import (
     get_portal,
     sync_property,
 )
+from radiens_async.sync.videre import SignalMetricsClient
 
 __all__ = ["CurateClient"]
 
@@ -117,6 +118,10 @@ class CurateClient(SyncClientBase):
     file_convert = _stream_id(AsyncCurateClient.file_convert)
 
     list_jobs = blocking(AsyncCurateClient.list_jobs)
+
+    def signal_metrics(self) -> SignalMetricsClient:
+        """Signal metrics API (datasets linked to this client's hub)."""
+        return SignalMetricsClient(self._portal, self._async.signal_metrics())
 
     # -- streams ------------------------------------------------------------------------
     @property
