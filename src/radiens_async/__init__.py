@@ -21,6 +21,7 @@ from radiens_async.client.dsp_job import DspJob
 from radiens_async.client.embedded_hub import stop_embedded_hub
 from radiens_async.client.hub_registry import HubAddress, register_hub
 from radiens_async.client.videre import AsyncVidereClient
+from radiens_async.client.workspace import AsyncWorkspaceClient
 from radiens_async.errors import (
     AlreadyExists,
     ClientClosed,
@@ -43,6 +44,7 @@ from radiens_async.models.dataset_signals import DatasetSignals
 from radiens_async.models.dsp_job import JobProgress, JobState, JobStatus
 from radiens_async.models.ground_truth import SimGroundTruth
 from radiens_async.models.hub_info import HubCapabilities, HubHealth, HubVersion
+from radiens_async.models.instrument_outputs import StimTrigger
 from radiens_async.models.psd import PSD
 from radiens_async.models.signal_metrics import MetricID, SignalMetrics, SignalMetricsStatus
 from radiens_async.models.signals import SignalChunk, Signals
@@ -50,6 +52,7 @@ from radiens_async.models.summa import SummaAnalysis, SummaStatus
 from radiens_async.sync.allego import AllegoClient
 from radiens_async.sync.curate import CurateClient
 from radiens_async.sync.videre import VidereClient
+from radiens_async.sync.workspace import WorkspaceClient
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -60,6 +63,7 @@ __all__ = [
     "AsyncAllegoClient",
     "AsyncCurateClient",
     "AsyncVidereClient",
+    "AsyncWorkspaceClient",
     "ChannelMetadata",
     "ClientClosed",
     "ConnectError",
@@ -89,11 +93,13 @@ __all__ = [
     "SignalMetricsStatus",
     "Signals",
     "SimGroundTruth",
+    "StimTrigger",
     "SummaAnalysis",
     "SummaStatus",
     "TimeRange",
     "Unauthenticated",
     "VidereClient",
+    "WorkspaceClient",
     "__version__",
     "errors",
     "register_hub",

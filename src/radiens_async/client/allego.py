@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
-from collections.abc import AsyncGenerator, Sequence
-from typing import TYPE_CHECKING, Literal
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from radiens_async._generated.radiens.v1 import allego_grpc, allego_pb2, common_pb2
 from radiens_async.client.base import AsyncHubClient
 from radiens_async.client.spike_sorter import AsyncSpikeSorterClient
 from radiens_async.client.spikes import AsyncSpikesClient
 from radiens_async.client.tuned_channel import flow_window_bytes
+from radiens_async.client.workspace import AsyncWorkspaceClient
 from radiens_async.errors import InvalidArgument
 from radiens_async.models.allego_state import AllegoState, RecordingConfig
 from radiens_async.models.channel_metadata import ChannelMetadata
@@ -20,9 +22,19 @@ from radiens_async.models.converters.allego import (
     ground_truth_to_model,
     status_to_model,
 )
+from radiens_async.models.converters.instrument_outputs import (
+    analog_out_to_dict,
+    dout_states_to_dict,
+    stim_params_from_proto,
+    stim_params_to_proto,
+    stim_reply_to_dict,
+    stim_trigger_to_model,
+)
 from radiens_async.models.converters.samples import chunk_to_model, signals_to_model
 from radiens_async.models.ground_truth import SimGroundTruth
+from radiens_async.models.instrument_outputs import StimTrigger
 from radiens_async.models.signals import SignalChunk, Signals
+from radiens_async.models.stim_params import checked_request
 from radiens_async.utils.aliases import parse_system_mode, resolve_headstage, resolve_probe
 from radiens_async.utils.enums import ClientType, Port, RecordMode, StreamMode, SystemMode
 
@@ -66,6 +78,18 @@ class AsyncAllegoClient(AsyncHubClient):
 
     _spike_sorter: AsyncSpikeSorterClient | None = None
     _spikes: AsyncSpikesClient | None = None
+    _workspace: AsyncWorkspaceClient | None = None
+
+    def workspace(self) -> AsyncWorkspaceClient:
+        """Allego workspaces: save, switch, delete and list named instrument states.
+
+        Examples
+        --------
+        >>> await allego.workspace().workspace_save("my_wspace")  # doctest: +SKIP
+        """
+        if self._workspace is None:
+            self._workspace = AsyncWorkspaceClient(self)
+        return self._workspace
 
     def spike_sorter(self) -> AsyncSpikeSorterClient:
         """The live spike sorter: thresholds, windows, sorting on/off, params and dashboard.
@@ -546,6 +570,230 @@ class AsyncAllegoClient(AsyncHubClient):
         """
         request = allego_pb2.GroundTruthRequest(start_sample=start_sample, stop_sample=stop_sample)
         return ground_truth_to_model(await self._call("allego", "GetGroundTruth", request))
+
+    # -- stimulation -------------------------------------------------------------------------
+    async def get_stim_params(self) -> dict[int, dict[str, Any]]:
+        """The stimulation parameters of every stim channel.
+
+        Returns
+        -------
+        dict
+            ``{stim_sys_chan_idx: {key: value}}`` with the 26 documented keys (see
+            :meth:`set_stim_params`); enum-valued keys come back as ints. Every amplifier
+            channel is a stim channel on the simulated device.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     (await allego.get_stim_params())[6]["first_phase_duration_us"]
+        100.0
+        """
+        return stim_reply_to_dict(await self._call("allego", "GetStimParams", common_pb2.Empty()))
+
+    async def set_stim_params(self, param_dict: Mapping[str, Any]) -> dict[str, Any]:
+        """Set stimulation parameters of one stim channel; keys not given keep their values.
+
+        Parameters
+        ----------
+        param_dict : dict
+            ``stim_sys_chan_idx`` (required) and any of the documented keys: ``enabled``,
+            ``enable_amp_settle``, ``enable_charge_recovery``, ``maintain_amp_settle_us``,
+            ``trigger_source_is_keypress`` (bools); ``stim_shape`` (BIPHASIC 0,
+            BIPHASIC_INTERPHASE_DELAY 1, TRIPHASIC 2, MONOPHASIC 3), ``stim_polarity``
+            (CATHODIC_FIRST 0, ANODIC_FIRST 1), ``trigger_edge_or_level`` (ST_EDGE 0, ST_LEVEL 1),
+            ``trigger_high_or_low`` (ST_HIGH 0, ST_LOW 1), ``pulse_or_train`` (SINGLE_PULSE 0,
+            PULSE_TRAIN 1) as ints or names; durations in µs (``*_us``) and the refractory
+            period in ms (``refactory_period_ms``), finite and >= 0; phase amplitudes in µA
+            (``first_phase_amplitude_uA``, ``second_phase_amplitude_uA``), finite, 0..2550;
+            ``baseline_voltage`` (V); ``number_of_stim_pulses`` (1..256);
+            ``trigger_source_idx`` (keypress 1..8, or a digital input). Defaults (a channel never
+            set): biphasic, cathodic first, 100 µs phases and interphase delay, 0 µA, edge/high,
+            disabled, single pulse (a train: 2 pulses, 10000 µs period), refractory 1 ms,
+            settle and recovery off, trigger source 0, not keypress. The dict is not modified.
+
+        Returns
+        -------
+        dict
+            The channel's full parameters after the update.
+
+        Raises
+        ------
+        InvalidArgument
+            No ``stim_sys_chan_idx``, an unknown key, a wrong type, a negative or non-finite
+            duration or amplitude, a value out of range; nothing is changed.
+        NotFound
+            ``stim_sys_chan_idx`` is not a stim channel.
+        FailedPrecondition
+            Streaming is on (stim parameters are set while the stream is off).
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     await allego.set_stim_params({"stim_sys_chan_idx": 6, "enabled": True,
+        ...         "first_phase_amplitude_uA": 10.0, "second_phase_amplitude_uA": 10.0,
+        ...         "trigger_source_is_keypress": True, "trigger_source_idx": 1})
+        """
+        request = stim_params_to_proto(checked_request(param_dict))
+        return stim_params_from_proto(await self._call("allego", "SetStimParams", request))
+
+    async def set_manual_stim_trigger(self, trigger: int) -> StimTrigger:
+        """Toggle manual (keypress) trigger ``trigger``: the enabled channels it triggers fire.
+
+        A channel fires when its trigger source is the keypress ``trigger``; edge-triggered
+        channels fire on every call, level-triggered ones when the toggle brings the key to
+        their active level. Its stimulus artifact (a charge-balanced pulse for balanced
+        parameters) shows in its signal from the sample the trigger was applied at, after the
+        post-trigger delay.
+
+        Parameters
+        ----------
+        trigger : int
+            Keypress trigger 1..8.
+
+        Returns
+        -------
+        StimTrigger
+            ``sample_index`` (the stream sample at which the trigger was applied: closed-loop
+            code measures its latency with it), the channels that fired and those that ignored
+            it (pulse train running or refractory).
+
+        Raises
+        ------
+        InvalidArgument
+            ``trigger`` is not an int in 1..8.
+        FailedPrecondition
+            Streaming is off.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     fired = await allego.set_manual_stim_trigger(1)
+        ...     fired.sample_index, fired.fired_sys_chan_idxs
+        (61230, (6,))
+        """
+        if isinstance(trigger, bool) or not isinstance(trigger, int):
+            raise InvalidArgument(f"trigger must be an int (keypress 1..8), got {trigger!r}")
+        request = allego_pb2.ManualStimTriggerRequest(trigger=trigger)
+        return stim_trigger_to_model(await self._call("allego", "ManualStimTrigger", request))
+
+    # -- digital and analog out --------------------------------------------------------------
+    async def get_digital_out_states(self) -> dict[str, Any]:
+        """The digital outputs' mode and states.
+
+        Returns
+        -------
+        dict
+            ``{'digital_outs_mode': 'MANUAL', 'states': [{'chan_idx': 0, 'state': False},
+            {'chan_idx': 1, 'state': False}]}`` (``chan_idx`` is the digital-out ntv index).
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     await allego.get_digital_out_states()
+        {'digital_outs_mode': 'MANUAL', 'states': [{'chan_idx': 0, 'state': True}, ...]}
+        """
+        reply = await self._call("allego", "GetDigitalOutStates", common_pb2.Empty())
+        return dout_states_to_dict(reply)
+
+    async def set_digital_out_manual(self, dout1_state: bool, dout2_state: bool) -> int:
+        """Set digital out 1 (ntv 0) and 2 (ntv 1) manually; both change at the same sample.
+
+        The states appear in the ``gpio_dout`` channels of the live stream and of recordings
+        from the returned sample on, and persist across streams until changed (a restart
+        clears them).
+
+        Parameters
+        ----------
+        dout1_state, dout2_state : bool
+            New states.
+
+        Returns
+        -------
+        int
+            The first stream sample that carries the new states (closed-loop code measures its
+            reaction latency with it).
+
+        Raises
+        ------
+        InvalidArgument
+            A state that is not a bool (nothing is changed).
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     await allego.set_digital_out_manual(True, False)
+        61230
+        """
+        for name, value in (("dout1_state", dout1_state), ("dout2_state", dout2_state)):
+            if not isinstance(value, bool):
+                raise InvalidArgument(f"{name} must be True or False, got {value!r}")
+        request = allego_pb2.SetDigitalOutRequest(
+            states=[
+                allego_pb2.DigitalOutState(chan_idx=0, state=dout1_state),
+                allego_pb2.DigitalOutState(chan_idx=1, state=dout2_state),
+            ]
+        )
+        reply = await self._call("allego", "SetDigitalOutManual", request)
+        return int(reply.sample_index)
+
+    async def get_analog_out_settings(self) -> dict[str, Any]:
+        """The analog outputs' routing, gain and hardware high-pass.
+
+        Returns
+        -------
+        dict
+            ``{'dac': [{'amp_ntv_chan_idx', 'aout_ntv_chan_idx', 'stream', 'stream_offset_idx'},
+            ...], 'gain': int, 'high_pass': {'enable': bool, 'cutoff_freq': float}}``;
+            ``amp_ntv_chan_idx`` -1 means nothing is routed to that output.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     (await allego.get_analog_out_settings())["high_pass"]
+        {'enable': False, 'cutoff_freq': 0.0}
+        """
+        reply = await self._call("allego", "GetAnalogOutSettings", common_pb2.Empty())
+        return analog_out_to_dict(reply)
+
+    async def set_analog_out_high_pass(
+        self, cutoff_freq: float, enable: bool = True
+    ) -> dict[str, Any]:
+        """Set the analog outputs' hardware high-pass filter.
+
+        Parameters
+        ----------
+        cutoff_freq : float
+            Cut-off frequency in Hz, finite, in ``[0, fs / 2)``.
+        enable : bool
+            Whether the filter is on.
+
+        Returns
+        -------
+        dict
+            The new analog-out settings (as :meth:`get_analog_out_settings`).
+
+        Raises
+        ------
+        InvalidArgument
+            A non-number, negative, non-finite or above-Nyquist cut-off, or a non-bool
+            ``enable``; nothing is changed.
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+        ...     (await allego.set_analog_out_high_pass(500, True))["high_pass"]
+        {'enable': True, 'cutoff_freq': 500.0}
+        """
+        if isinstance(cutoff_freq, bool) or not isinstance(cutoff_freq, int | float):
+            raise InvalidArgument(f"cutoff_freq must be a number of Hz, got {cutoff_freq!r}")
+        if not math.isfinite(cutoff_freq) or cutoff_freq < 0:
+            raise InvalidArgument(f"cutoff_freq must be finite and >= 0 Hz, got {cutoff_freq!r}")
+        if not isinstance(enable, bool):
+            raise InvalidArgument(f"enable must be True or False, got {enable!r}")
+        request = allego_pb2.SetAnalogOutHighPassRequest(
+            cutoff_freq=float(cutoff_freq), enable=enable
+        )
+        return analog_out_to_dict(await self._call("allego", "SetAnalogOutHighPass", request))
 
 
 def _total_channels(status: allego_pb2.AllegoStatus) -> int:

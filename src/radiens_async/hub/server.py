@@ -20,6 +20,7 @@ from radiens_async._generated.radiens.v1 import (
     curate_pb2_grpc,
     hub_pb2_grpc,
     neurons_pb2_grpc,
+    workspace_pb2_grpc,
 )
 from radiens_async.hub.auth import TokenInterceptor
 from radiens_async.hub.daq.allego_device import AllegoDevice
@@ -32,7 +33,9 @@ from radiens_async.hub.servicers.allego_service import AllegoService
 from radiens_async.hub.servicers.curate_service import CurateService
 from radiens_async.hub.servicers.hub_service import HubService
 from radiens_async.hub.servicers.neurons_service import NeuronsService
+from radiens_async.hub.servicers.workspace_service import WorkspaceService
 from radiens_async.hub.store import HubStore
+from radiens_async.hub.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,7 @@ SERVICES = [
     "radiens.v1.Allego",
     "radiens.v1.Neurons",
     "radiens.v1.Curate",
+    "radiens.v1.Workspace",
     *VIDERE_SERVICES,
 ]
 
@@ -113,9 +117,12 @@ class Hub:
             data_dir=config.data_dir,
             record_queue_bytes=config.record_buffer_mb << 20,
         )
-        self.curate_jobs = CurateJobs(JobRunner(HubStore(config.data_dir)))
+        # the one persistent store of this hub; each domain owns its tables in it
+        self.store = HubStore(config.data_dir)
+        self.curate_jobs = CurateJobs(JobRunner(self.store))
         # linked datasets; other services look datasets up here
-        self.datasets = DatasetCatalog(HubStore(config.data_dir))
+        self.datasets = DatasetCatalog(self.store)
+        self.workspaces = Workspaces(self.store, self.device)
         self.videre = VidereDomain(self.datasets, self.device)
         self.server: grpc.aio.Server | None = None
         self.port = 0
@@ -142,9 +149,12 @@ class Hub:
         spike_notifier = LiveNotifier(asyncio.get_running_loop())
         self.device.spike_listeners.append(spike_notifier)
         neurons_pb2_grpc.add_NeuronsServicer_to_server(
-            NeuronsService(self.device, spike_notifier), server
+            NeuronsService(self.device, spike_notifier, self.datasets), server
         )
         curate_pb2_grpc.add_CurateServicer_to_server(CurateService(self.curate_jobs), server)
+        workspace_pb2_grpc.add_WorkspaceServicer_to_server(
+            WorkspaceService(self.workspaces), server
+        )
         self.videre.add_to_server(server)
         host = self.config.host
         bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host

@@ -20,6 +20,7 @@ from radiens_async.sync.blocking import (
 )
 from radiens_async.sync.spikes import SpikesClient, SpikeSorterClient
 from radiens_async.sync.videre import SignalMetricsClient, SignalsClient
+from radiens_async.sync.workspace import WorkspaceClient
 
 
 class AllegoClient(SyncClientBase):
@@ -86,6 +87,22 @@ class AllegoClient(SyncClientBase):
     set_time_to_cache_head = blocking(AsyncAllegoClient.set_time_to_cache_head)
     stream_signals = iterating(AsyncAllegoClient.stream_signals)
     get_ground_truth = blocking(AsyncAllegoClient.get_ground_truth)
+    get_stim_params = blocking(AsyncAllegoClient.get_stim_params)
+    set_stim_params = blocking(AsyncAllegoClient.set_stim_params)
+    set_manual_stim_trigger = blocking(AsyncAllegoClient.set_manual_stim_trigger)
+    get_digital_out_states = blocking(AsyncAllegoClient.get_digital_out_states)
+    set_digital_out_manual = blocking(AsyncAllegoClient.set_digital_out_manual)
+    get_analog_out_settings = blocking(AsyncAllegoClient.get_analog_out_settings)
+    set_analog_out_high_pass = blocking(AsyncAllegoClient.set_analog_out_high_pass)
+
+    def workspace(self) -> WorkspaceClient:
+        """Allego workspaces (blocking): save, switch, delete, current and list.
+
+        Examples
+        --------
+        >>> client.workspace().workspace_list()  # doctest: +SKIP
+        """
+        return WorkspaceClient(self._portal, self._async.workspace())
 
     def spike_sorter(self) -> SpikeSorterClient:
         """The live spike sorter (blocking): thresholds, windows, sorting, params, dashboard.

@@ -24,6 +24,7 @@ from radiens_async.formats.xdat_metadata import SignalKind
 from radiens_async.hub.daq import sensors_catalog
 from radiens_async.hub.daq.acquisition_loop import AcquisitionLoop
 from radiens_async.hub.daq.channel_layout import ChannelLayout, PortSensor, StreamSignalType
+from radiens_async.hub.daq.instrument_outputs import InstrumentOutputs
 from radiens_async.hub.daq.recorder import DEFAULT_MAX_QUEUE_BYTES, Recorder
 from radiens_async.hub.daq.recording_config import RecordingConfig
 from radiens_async.hub.daq.signal_cache import CacheWindow, SignalCache
@@ -114,6 +115,8 @@ class AllegoDevice:
         self._spikes_recording_error = ""
         self._last_recording: tuple[str, float, str] = ("", 0.0, "")  # name, duration, error
         self._finished_recorder: Recorder | None = None
+        # stimulation, digital and analog out: outlive simulators, reset by a restart
+        self.outputs = InstrumentOutputs(N_DOUT)
         self._configure(SystemMode.SMARTBOX_SIM_GEN_SPIKES, seed, DEFAULT_SIM_CHANNELS, 30000.0)
 
     # -- configuration -------------------------------------------------------------------
@@ -140,6 +143,7 @@ class AllegoDevice:
         self.spike_engine = SpikeEngine(fs, len(amp), sites)
         self.mode, self.seed, self.fs = mode, seed, fs
         self.sensors, self.layout, self.simulator = sensors, layout, simulator
+        self.outputs.attach(simulator, [c.sys_idx for c in amp])
 
     @property
     def streaming(self) -> bool:
@@ -177,7 +181,21 @@ class AllegoDevice:
         except ValueError as exc:
             raise InvalidArgument(str(exc)) from exc
         self.set_streaming(False)
+        self.outputs.reset()
         self._configure(system_mode, seed, num_channels or DEFAULT_SIM_CHANNELS, 30000.0, sensors)
+        self._cursors.clear()
+
+    def apply_configuration(
+        self, mode: SystemMode, seed: int, fs: float, sensors: tuple[PortSensor, ...]
+    ) -> None:
+        """Reconfigure mode, seed, rate and sensors at once (a workspace switch).
+
+        The caller has validated the values. Streaming stops; output states are kept (the
+        caller restores them). Refused while recording.
+        """
+        self._refuse_while_recording("switch workspaces")
+        self.set_streaming(False)
+        self._configure(mode, seed, 0, fs, sensors)
         self._cursors.clear()
 
     def set_sampling_freq(self, fs: float) -> None:
@@ -233,6 +251,7 @@ class AllegoDevice:
         if on:
             self.epoch += 1
             self.simulator.reset()
+            self.outputs.new_stream(self.simulator)
             block = self.block_samples
             capacity = int(
                 min(

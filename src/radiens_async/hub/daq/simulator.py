@@ -3,8 +3,12 @@
 Sample ``k`` of every channel depends only on ``(mode, fs, layout, seed, noise_uv, k)`` -- not on
 how reads are split -- because the simulator synthesises fixed blocks of
 :data:`~.sim_waveforms.BLOCK_SAMPLES` samples, each from generators seeded with the block index,
-and serves slices of them. Digital outputs are the exception: they hold what
-:meth:`DeviceSimulator.set_digital_out` set.
+and serves slices of them. What the instrument drives is the exception: digital outputs hold what
+:meth:`DeviceSimulator.set_digital_outs` set, and stimulus artifacts
+(:meth:`DeviceSimulator.schedule_stimulation`, :mod:`.stimulation`) appear on their channels from
+the sample at which the trigger landed. Both are applied to each block after it is copied out,
+under the simulator's lock, so a change lands exactly at a sample boundary and the call that made
+it learns that sample.
 
 Modes
 -----
@@ -37,8 +41,9 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -63,6 +68,7 @@ from radiens_async.hub.daq.sim_waveforms import (
     block_rng,
     freq_scale,
 )
+from radiens_async.hub.daq.stimulation import ScheduledStim
 from radiens_async.hub.thread_priority import lower_current_thread_priority
 
 MODE_SINE: Final = "smartbox_sim_gen_sine"
@@ -104,6 +110,16 @@ AIN_AMPLITUDE_V: Final = 0.5
 DIN_SQUARE_HZ: Final = 1.0
 # Blocks of fewer values than this are cheap enough (< 1 ms) to build on the acquisition thread.
 PREFETCH_MIN_VALUES: Final = 64 * 4096
+
+
+class StimSchedule(Protocol):
+    """What a stimulation scheduler returns: the events to apply from the trigger sample on."""
+
+    @property
+    def scheduled(self) -> Sequence[ScheduledStim]: ...
+
+
+_S = TypeVar("_S", bound=StimSchedule)
 
 
 class DeviceSimulator:
@@ -193,9 +209,11 @@ class DeviceSimulator:
         self._prefetch: Future[None] | None = None
         self._prefetch_index = -1
         self._dout_state = np.zeros(self._n_dout, dtype=np.float32)
+        self._stim_events: list[ScheduledStim] = []
         self._next_sample = 0
-        # generate() runs in the acquisition thread, set_digital_out() in a servicer thread:
-        # the lock makes an output change land exactly at a call boundary.
+        # generate() runs in the acquisition thread, set_digital_outs() and
+        # schedule_stimulation() in a servicer thread: the lock makes an output change land
+        # exactly at a call boundary.
         self._lock = threading.Lock()
 
     # --- public surface ---------------------------------------------------------------------
@@ -301,16 +319,23 @@ class DeviceSimulator:
             self._next_sample += take
         if self._n_dout:
             out[self._dout_start :] = self._dout_state[:, None]
+        if self._stim_events:
+            first = self._next_sample - n
+            for event in self._stim_events:
+                event.apply(out, first)
+            self._stim_events = [e for e in self._stim_events if e.stop > self._next_sample]
 
     def reset(self) -> None:
-        """Go back to sample 0 with all digital outputs low (the same samples again)."""
+        """Go back to sample 0 with all digital outputs low and no stimulus pending (the same
+        samples again)."""
         with self._lock:
             self._next_sample = 0
             self._discard_prefetch()
             self._dout_state[:] = 0.0
+            self._stim_events = []
 
-    def set_digital_out(self, ntv_idx: int, state: bool) -> None:
-        """Set a digital output; it takes effect from :attr:`next_sample` on.
+    def set_digital_out(self, ntv_idx: int, state: bool) -> int:
+        """Set a digital output; it takes effect from :attr:`next_sample` on, which is returned.
 
         Raises
         ------
@@ -324,6 +349,34 @@ class DeviceSimulator:
             )
         with self._lock:
             self._dout_state[ntv_idx] = 1.0 if state else 0.0
+            return self._next_sample
+
+    def set_digital_outs(self, states: Sequence[bool]) -> int:
+        """Set every digital output at once (ntv order); they change together at the returned
+        sample, :attr:`next_sample`.
+
+        Raises
+        ------
+        ValueError
+            If ``states`` does not have one entry per digital output.
+        """
+        if len(states) != self._n_dout:
+            raise ValueError(f"expected {self._n_dout} digital-out states, got {len(states)}")
+        values = np.array([1.0 if s else 0.0 for s in states], dtype=np.float32)
+        with self._lock:
+            self._dout_state[:] = values
+            return self._next_sample
+
+    def schedule_stimulation(self, build: Callable[[int], _S]) -> _S:
+        """Run ``build(next_sample)`` under the lock and apply the events it schedules.
+
+        ``build`` decides what fires at the next sample to be acquired (it must be quick); its
+        ``scheduled`` events show in the signals from that sample on.
+        """
+        with self._lock:
+            schedule = build(self._next_sample)
+            self._stim_events.extend(schedule.scheduled)
+            return schedule
 
     def units(self) -> list[SimUnit]:
         """Ground truth of the simulated units (empty outside the spikes mode)."""

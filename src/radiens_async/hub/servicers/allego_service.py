@@ -14,9 +14,15 @@ from radiens_async.errors import FailedPrecondition, InvalidArgument
 from radiens_async.hub.daq import sensors_catalog
 from radiens_async.hub.daq.allego_device import AllegoDevice
 from radiens_async.hub.daq.channel_layout import ChannelLayout
+from radiens_async.hub.daq.instrument_outputs import AnalogOutSettings
 from radiens_async.hub.daq.signal_cache import CacheWindow
 from radiens_async.hub.live_notifier import LiveNotifier
 from radiens_async.hub.status_codes import server_stream, unary
+from radiens_async.models.converters.instrument_outputs import (
+    analog_out_to_proto,
+    stim_params_from_proto,
+    stim_params_to_proto,
+)
 from radiens_async.utils.constants import PRIMARY_CACHE_STREAM_GROUP_ID
 
 # samples per stream message: up to ~512 KiB, fewer when live. Larger messages drain a backlog
@@ -325,6 +331,85 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
             mode=sim.mode,
             seed=self.device.seed,
         )
+
+    # -- stimulation, digital out, analog out ------------------------------------------------
+    @unary
+    async def GetStimParams(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.StimParamsReply:
+        params = self.device.outputs.stim.get()
+        return allego_pb2.StimParamsReply(
+            channels=[stim_params_to_proto(params[i]) for i in sorted(params)]
+        )
+
+    @unary
+    async def SetStimParams(
+        self, request: allego_pb2.StimChannelParams, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.StimChannelParams:
+        if self.device.streaming:
+            raise FailedPrecondition(
+                "cannot set stimulation parameters while streaming: stop streaming first"
+            )
+        merged = self.device.outputs.stim.set(stim_params_from_proto(request))
+        return stim_params_to_proto(merged)
+
+    @unary
+    async def ManualStimTrigger(
+        self, request: allego_pb2.ManualStimTriggerRequest, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.StimTriggerReply:
+        firing = self.device.outputs.manual_stim_trigger(request.trigger, self.device.streaming)
+        return allego_pb2.StimTriggerReply(
+            sample_index=firing.sample_index,
+            fired_sys_chan_idxs=list(firing.fired),
+            first_pulse_sample=list(firing.first_pulse_sample),
+            refractory_sys_chan_idxs=list(firing.refractory),
+            trigger_level=firing.level,
+            stream_epoch=self.device.epoch,
+        )
+
+    @unary
+    async def GetDigitalOutStates(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.DigitalOutStatesReply:
+        outputs = self.device.outputs
+        return allego_pb2.DigitalOutStatesReply(
+            digital_outs_mode=outputs.dout_mode.name,
+            states=[
+                allego_pb2.DigitalOutState(chan_idx=i, state=s)
+                for i, s in enumerate(outputs.dout_states)
+            ],
+        )
+
+    @unary
+    async def SetDigitalOutManual(
+        self, request: allego_pb2.SetDigitalOutRequest, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.DigitalOutApplied:
+        states: dict[int, object] = {}
+        for s in request.states:
+            if s.chan_idx in states:
+                raise InvalidArgument(f"digital out {s.chan_idx} is given twice")
+            states[s.chan_idx] = s.state
+        sample = self.device.outputs.set_digital_outs(states)
+        return allego_pb2.DigitalOutApplied(
+            sample_index=sample, streaming=self.device.streaming, stream_epoch=self.device.epoch
+        )
+
+    @unary
+    async def GetAnalogOutSettings(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.AnalogOutSettings:
+        return _analog_out_reply(self.device.outputs.analog_out)
+
+    @unary
+    async def SetAnalogOutHighPass(
+        self, request: allego_pb2.SetAnalogOutHighPassRequest, context: grpc.aio.ServicerContext
+    ) -> allego_pb2.AnalogOutSettings:
+        settings = self.device.outputs.set_analog_out_high_pass(request.cutoff_freq, request.enable)
+        return _analog_out_reply(settings)
+
+
+def _analog_out_reply(settings: AnalogOutSettings) -> allego_pb2.AnalogOutSettings:
+    return analog_out_to_proto(settings.as_dict())
 
 
 def _as_list(values: np.ndarray | None) -> list[float]:

@@ -41,6 +41,7 @@ from radiens_async.hub.spikes.spike_detector import SpikeDetector
 from radiens_async.hub.spikes.spike_params import (
     NEG,
     POS,
+    DetectionParams,
     check_flag,
     check_level,
     check_ms,
@@ -246,6 +247,12 @@ class SpikeEngine:
     def sorting(self) -> bool:
         """Whether the sorter labels spikes."""
         return self._sorting
+
+    @property
+    def params(self) -> DetectionParams:
+        """The current detection parameters (an immutable snapshot, e.g. for a workspace)."""
+        with self._lock:
+            return self._params
 
     @property
     def processed_until(self) -> int:

@@ -76,6 +76,34 @@ class AllegoBase(abc.ABC):
     async def GetGroundTruth(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.allego_pb2.GroundTruthRequest, radiens_async._generated.radiens.v1.allego_pb2.GroundTruthReply]') -> None:
         pass
 
+    @abc.abstractmethod
+    async def GetStimParams(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.common_pb2.Empty, radiens_async._generated.radiens.v1.allego_pb2.StimParamsReply]') -> None:
+        pass
+
+    @abc.abstractmethod
+    async def SetStimParams(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.allego_pb2.StimChannelParams, radiens_async._generated.radiens.v1.allego_pb2.StimChannelParams]') -> None:
+        pass
+
+    @abc.abstractmethod
+    async def ManualStimTrigger(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.allego_pb2.ManualStimTriggerRequest, radiens_async._generated.radiens.v1.allego_pb2.StimTriggerReply]') -> None:
+        pass
+
+    @abc.abstractmethod
+    async def GetDigitalOutStates(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.common_pb2.Empty, radiens_async._generated.radiens.v1.allego_pb2.DigitalOutStatesReply]') -> None:
+        pass
+
+    @abc.abstractmethod
+    async def SetDigitalOutManual(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.allego_pb2.SetDigitalOutRequest, radiens_async._generated.radiens.v1.allego_pb2.DigitalOutApplied]') -> None:
+        pass
+
+    @abc.abstractmethod
+    async def GetAnalogOutSettings(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.common_pb2.Empty, radiens_async._generated.radiens.v1.allego_pb2.AnalogOutSettings]') -> None:
+        pass
+
+    @abc.abstractmethod
+    async def SetAnalogOutHighPass(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.allego_pb2.SetAnalogOutHighPassRequest, radiens_async._generated.radiens.v1.allego_pb2.AnalogOutSettings]') -> None:
+        pass
+
     def __mapping__(self) -> typing.Dict[str, grpclib.const.Handler]:
         return {
             '/radiens.v1.Allego/Restart': grpclib.const.Handler(
@@ -167,6 +195,48 @@ class AllegoBase(abc.ABC):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 radiens_async._generated.radiens.v1.allego_pb2.GroundTruthRequest,
                 radiens_async._generated.radiens.v1.allego_pb2.GroundTruthReply,
+            ),
+            '/radiens.v1.Allego/GetStimParams': grpclib.const.Handler(
+                self.GetStimParams,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.common_pb2.Empty,
+                radiens_async._generated.radiens.v1.allego_pb2.StimParamsReply,
+            ),
+            '/radiens.v1.Allego/SetStimParams': grpclib.const.Handler(
+                self.SetStimParams,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.allego_pb2.StimChannelParams,
+                radiens_async._generated.radiens.v1.allego_pb2.StimChannelParams,
+            ),
+            '/radiens.v1.Allego/ManualStimTrigger': grpclib.const.Handler(
+                self.ManualStimTrigger,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.allego_pb2.ManualStimTriggerRequest,
+                radiens_async._generated.radiens.v1.allego_pb2.StimTriggerReply,
+            ),
+            '/radiens.v1.Allego/GetDigitalOutStates': grpclib.const.Handler(
+                self.GetDigitalOutStates,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.common_pb2.Empty,
+                radiens_async._generated.radiens.v1.allego_pb2.DigitalOutStatesReply,
+            ),
+            '/radiens.v1.Allego/SetDigitalOutManual': grpclib.const.Handler(
+                self.SetDigitalOutManual,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.allego_pb2.SetDigitalOutRequest,
+                radiens_async._generated.radiens.v1.allego_pb2.DigitalOutApplied,
+            ),
+            '/radiens.v1.Allego/GetAnalogOutSettings': grpclib.const.Handler(
+                self.GetAnalogOutSettings,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.common_pb2.Empty,
+                radiens_async._generated.radiens.v1.allego_pb2.AnalogOutSettings,
+            ),
+            '/radiens.v1.Allego/SetAnalogOutHighPass': grpclib.const.Handler(
+                self.SetAnalogOutHighPass,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.allego_pb2.SetAnalogOutHighPassRequest,
+                radiens_async._generated.radiens.v1.allego_pb2.AnalogOutSettings,
             ),
         }
 
@@ -263,4 +333,46 @@ class AllegoStub:
             '/radiens.v1.Allego/GetGroundTruth',
             radiens_async._generated.radiens.v1.allego_pb2.GroundTruthRequest,
             radiens_async._generated.radiens.v1.allego_pb2.GroundTruthReply,
+        )
+        self.GetStimParams = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Allego/GetStimParams',
+            radiens_async._generated.radiens.v1.common_pb2.Empty,
+            radiens_async._generated.radiens.v1.allego_pb2.StimParamsReply,
+        )
+        self.SetStimParams = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Allego/SetStimParams',
+            radiens_async._generated.radiens.v1.allego_pb2.StimChannelParams,
+            radiens_async._generated.radiens.v1.allego_pb2.StimChannelParams,
+        )
+        self.ManualStimTrigger = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Allego/ManualStimTrigger',
+            radiens_async._generated.radiens.v1.allego_pb2.ManualStimTriggerRequest,
+            radiens_async._generated.radiens.v1.allego_pb2.StimTriggerReply,
+        )
+        self.GetDigitalOutStates = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Allego/GetDigitalOutStates',
+            radiens_async._generated.radiens.v1.common_pb2.Empty,
+            radiens_async._generated.radiens.v1.allego_pb2.DigitalOutStatesReply,
+        )
+        self.SetDigitalOutManual = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Allego/SetDigitalOutManual',
+            radiens_async._generated.radiens.v1.allego_pb2.SetDigitalOutRequest,
+            radiens_async._generated.radiens.v1.allego_pb2.DigitalOutApplied,
+        )
+        self.GetAnalogOutSettings = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Allego/GetAnalogOutSettings',
+            radiens_async._generated.radiens.v1.common_pb2.Empty,
+            radiens_async._generated.radiens.v1.allego_pb2.AnalogOutSettings,
+        )
+        self.SetAnalogOutHighPass = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Allego/SetAnalogOutHighPass',
+            radiens_async._generated.radiens.v1.allego_pb2.SetAnalogOutHighPassRequest,
+            radiens_async._generated.radiens.v1.allego_pb2.AnalogOutSettings,
         )

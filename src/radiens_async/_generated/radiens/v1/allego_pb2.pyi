@@ -309,3 +309,151 @@ class GroundTruthReply(_message.Message):
     band_frequencies_hz: _containers.RepeatedScalarFieldContainer[float]
     band_names: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, sample_index: _Optional[_Iterable[int]] = ..., unit_id: _Optional[_Iterable[int]] = ..., channel: _Optional[_Iterable[int]] = ..., units: _Optional[_Iterable[_Union[SimUnitInfo, _Mapping]]] = ..., sine_frequencies_hz: _Optional[_Iterable[float]] = ..., noise_uv: _Optional[float] = ..., mode: _Optional[str] = ..., seed: _Optional[int] = ..., band_frequencies_hz: _Optional[_Iterable[float]] = ..., band_names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StimChannelParams(_message.Message):
+    __slots__ = ("stim_sys_chan_idx", "stim_shape", "stim_polarity", "first_phase_duration_us", "second_phase_duration_us", "interphase_delay_us", "first_phase_amplitude_uA", "second_phase_amplitude_uA", "baseline_voltage", "trigger_edge_or_level", "trigger_high_or_low", "enabled", "post_trigger_delay_us", "pulse_or_train", "number_of_stim_pulses", "pulse_train_period_us", "refactory_period_ms", "pre_stim_amp_settle_us", "post_stim_amp_settle_us", "maintain_amp_settle_us", "enable_amp_settle", "post_stim_charge_recovery_on_us", "post_stim_charge_recovery_off_us", "enable_charge_recovery", "trigger_source_is_keypress", "trigger_source_idx")
+    STIM_SYS_CHAN_IDX_FIELD_NUMBER: _ClassVar[int]
+    STIM_SHAPE_FIELD_NUMBER: _ClassVar[int]
+    STIM_POLARITY_FIELD_NUMBER: _ClassVar[int]
+    FIRST_PHASE_DURATION_US_FIELD_NUMBER: _ClassVar[int]
+    SECOND_PHASE_DURATION_US_FIELD_NUMBER: _ClassVar[int]
+    INTERPHASE_DELAY_US_FIELD_NUMBER: _ClassVar[int]
+    FIRST_PHASE_AMPLITUDE_UA_FIELD_NUMBER: _ClassVar[int]
+    SECOND_PHASE_AMPLITUDE_UA_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_VOLTAGE_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_EDGE_OR_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_HIGH_OR_LOW_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    POST_TRIGGER_DELAY_US_FIELD_NUMBER: _ClassVar[int]
+    PULSE_OR_TRAIN_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_OF_STIM_PULSES_FIELD_NUMBER: _ClassVar[int]
+    PULSE_TRAIN_PERIOD_US_FIELD_NUMBER: _ClassVar[int]
+    REFACTORY_PERIOD_MS_FIELD_NUMBER: _ClassVar[int]
+    PRE_STIM_AMP_SETTLE_US_FIELD_NUMBER: _ClassVar[int]
+    POST_STIM_AMP_SETTLE_US_FIELD_NUMBER: _ClassVar[int]
+    MAINTAIN_AMP_SETTLE_US_FIELD_NUMBER: _ClassVar[int]
+    ENABLE_AMP_SETTLE_FIELD_NUMBER: _ClassVar[int]
+    POST_STIM_CHARGE_RECOVERY_ON_US_FIELD_NUMBER: _ClassVar[int]
+    POST_STIM_CHARGE_RECOVERY_OFF_US_FIELD_NUMBER: _ClassVar[int]
+    ENABLE_CHARGE_RECOVERY_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_SOURCE_IS_KEYPRESS_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_SOURCE_IDX_FIELD_NUMBER: _ClassVar[int]
+    stim_sys_chan_idx: int
+    stim_shape: int
+    stim_polarity: int
+    first_phase_duration_us: float
+    second_phase_duration_us: float
+    interphase_delay_us: float
+    first_phase_amplitude_uA: float
+    second_phase_amplitude_uA: float
+    baseline_voltage: float
+    trigger_edge_or_level: int
+    trigger_high_or_low: int
+    enabled: bool
+    post_trigger_delay_us: float
+    pulse_or_train: int
+    number_of_stim_pulses: int
+    pulse_train_period_us: float
+    refactory_period_ms: float
+    pre_stim_amp_settle_us: float
+    post_stim_amp_settle_us: float
+    maintain_amp_settle_us: bool
+    enable_amp_settle: bool
+    post_stim_charge_recovery_on_us: float
+    post_stim_charge_recovery_off_us: float
+    enable_charge_recovery: bool
+    trigger_source_is_keypress: bool
+    trigger_source_idx: int
+    def __init__(self, stim_sys_chan_idx: _Optional[int] = ..., stim_shape: _Optional[int] = ..., stim_polarity: _Optional[int] = ..., first_phase_duration_us: _Optional[float] = ..., second_phase_duration_us: _Optional[float] = ..., interphase_delay_us: _Optional[float] = ..., first_phase_amplitude_uA: _Optional[float] = ..., second_phase_amplitude_uA: _Optional[float] = ..., baseline_voltage: _Optional[float] = ..., trigger_edge_or_level: _Optional[int] = ..., trigger_high_or_low: _Optional[int] = ..., enabled: _Optional[bool] = ..., post_trigger_delay_us: _Optional[float] = ..., pulse_or_train: _Optional[int] = ..., number_of_stim_pulses: _Optional[int] = ..., pulse_train_period_us: _Optional[float] = ..., refactory_period_ms: _Optional[float] = ..., pre_stim_amp_settle_us: _Optional[float] = ..., post_stim_amp_settle_us: _Optional[float] = ..., maintain_amp_settle_us: _Optional[bool] = ..., enable_amp_settle: _Optional[bool] = ..., post_stim_charge_recovery_on_us: _Optional[float] = ..., post_stim_charge_recovery_off_us: _Optional[float] = ..., enable_charge_recovery: _Optional[bool] = ..., trigger_source_is_keypress: _Optional[bool] = ..., trigger_source_idx: _Optional[int] = ...) -> None: ...
+
+class StimParamsReply(_message.Message):
+    __slots__ = ("channels",)
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    channels: _containers.RepeatedCompositeFieldContainer[StimChannelParams]
+    def __init__(self, channels: _Optional[_Iterable[_Union[StimChannelParams, _Mapping]]] = ...) -> None: ...
+
+class ManualStimTriggerRequest(_message.Message):
+    __slots__ = ("trigger",)
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    trigger: int
+    def __init__(self, trigger: _Optional[int] = ...) -> None: ...
+
+class StimTriggerReply(_message.Message):
+    __slots__ = ("sample_index", "fired_sys_chan_idxs", "first_pulse_sample", "refractory_sys_chan_idxs", "trigger_level", "stream_epoch")
+    SAMPLE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    FIRED_SYS_CHAN_IDXS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_PULSE_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    REFRACTORY_SYS_CHAN_IDXS_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    STREAM_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    sample_index: int
+    fired_sys_chan_idxs: _containers.RepeatedScalarFieldContainer[int]
+    first_pulse_sample: _containers.RepeatedScalarFieldContainer[int]
+    refractory_sys_chan_idxs: _containers.RepeatedScalarFieldContainer[int]
+    trigger_level: bool
+    stream_epoch: int
+    def __init__(self, sample_index: _Optional[int] = ..., fired_sys_chan_idxs: _Optional[_Iterable[int]] = ..., first_pulse_sample: _Optional[_Iterable[int]] = ..., refractory_sys_chan_idxs: _Optional[_Iterable[int]] = ..., trigger_level: _Optional[bool] = ..., stream_epoch: _Optional[int] = ...) -> None: ...
+
+class DigitalOutState(_message.Message):
+    __slots__ = ("chan_idx", "state")
+    CHAN_IDX_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    chan_idx: int
+    state: bool
+    def __init__(self, chan_idx: _Optional[int] = ..., state: _Optional[bool] = ...) -> None: ...
+
+class DigitalOutStatesReply(_message.Message):
+    __slots__ = ("digital_outs_mode", "states")
+    DIGITAL_OUTS_MODE_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    digital_outs_mode: str
+    states: _containers.RepeatedCompositeFieldContainer[DigitalOutState]
+    def __init__(self, digital_outs_mode: _Optional[str] = ..., states: _Optional[_Iterable[_Union[DigitalOutState, _Mapping]]] = ...) -> None: ...
+
+class SetDigitalOutRequest(_message.Message):
+    __slots__ = ("states",)
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    states: _containers.RepeatedCompositeFieldContainer[DigitalOutState]
+    def __init__(self, states: _Optional[_Iterable[_Union[DigitalOutState, _Mapping]]] = ...) -> None: ...
+
+class DigitalOutApplied(_message.Message):
+    __slots__ = ("sample_index", "streaming", "stream_epoch")
+    SAMPLE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    STREAMING_FIELD_NUMBER: _ClassVar[int]
+    STREAM_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    sample_index: int
+    streaming: bool
+    stream_epoch: int
+    def __init__(self, sample_index: _Optional[int] = ..., streaming: _Optional[bool] = ..., stream_epoch: _Optional[int] = ...) -> None: ...
+
+class AnalogOutChannel(_message.Message):
+    __slots__ = ("amp_ntv_chan_idx", "aout_ntv_chan_idx", "stream", "stream_offset_idx")
+    AMP_NTV_CHAN_IDX_FIELD_NUMBER: _ClassVar[int]
+    AOUT_NTV_CHAN_IDX_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    STREAM_OFFSET_IDX_FIELD_NUMBER: _ClassVar[int]
+    amp_ntv_chan_idx: int
+    aout_ntv_chan_idx: int
+    stream: int
+    stream_offset_idx: int
+    def __init__(self, amp_ntv_chan_idx: _Optional[int] = ..., aout_ntv_chan_idx: _Optional[int] = ..., stream: _Optional[int] = ..., stream_offset_idx: _Optional[int] = ...) -> None: ...
+
+class AnalogOutSettings(_message.Message):
+    __slots__ = ("dac", "gain", "high_pass_enable", "high_pass_cutoff_freq")
+    DAC_FIELD_NUMBER: _ClassVar[int]
+    GAIN_FIELD_NUMBER: _ClassVar[int]
+    HIGH_PASS_ENABLE_FIELD_NUMBER: _ClassVar[int]
+    HIGH_PASS_CUTOFF_FREQ_FIELD_NUMBER: _ClassVar[int]
+    dac: _containers.RepeatedCompositeFieldContainer[AnalogOutChannel]
+    gain: int
+    high_pass_enable: bool
+    high_pass_cutoff_freq: float
+    def __init__(self, dac: _Optional[_Iterable[_Union[AnalogOutChannel, _Mapping]]] = ..., gain: _Optional[int] = ..., high_pass_enable: _Optional[bool] = ..., high_pass_cutoff_freq: _Optional[float] = ...) -> None: ...
+
+class SetAnalogOutHighPassRequest(_message.Message):
+    __slots__ = ("cutoff_freq", "enable")
+    CUTOFF_FREQ_FIELD_NUMBER: _ClassVar[int]
+    ENABLE_FIELD_NUMBER: _ClassVar[int]
+    cutoff_freq: float
+    enable: bool
+    def __init__(self, cutoff_freq: _Optional[float] = ..., enable: _Optional[bool] = ...) -> None: ...

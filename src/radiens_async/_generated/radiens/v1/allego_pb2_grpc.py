@@ -111,6 +111,41 @@ class AllegoStub:
                 request_serializer=radiens_dot_v1_dot_allego__pb2.GroundTruthRequest.SerializeToString,
                 response_deserializer=radiens_dot_v1_dot_allego__pb2.GroundTruthReply.FromString,
                 _registered_method=True)
+        self.GetStimParams = channel.unary_unary(
+                '/radiens.v1.Allego/GetStimParams',
+                request_serializer=radiens_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_allego__pb2.StimParamsReply.FromString,
+                _registered_method=True)
+        self.SetStimParams = channel.unary_unary(
+                '/radiens.v1.Allego/SetStimParams',
+                request_serializer=radiens_dot_v1_dot_allego__pb2.StimChannelParams.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_allego__pb2.StimChannelParams.FromString,
+                _registered_method=True)
+        self.ManualStimTrigger = channel.unary_unary(
+                '/radiens.v1.Allego/ManualStimTrigger',
+                request_serializer=radiens_dot_v1_dot_allego__pb2.ManualStimTriggerRequest.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_allego__pb2.StimTriggerReply.FromString,
+                _registered_method=True)
+        self.GetDigitalOutStates = channel.unary_unary(
+                '/radiens.v1.Allego/GetDigitalOutStates',
+                request_serializer=radiens_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_allego__pb2.DigitalOutStatesReply.FromString,
+                _registered_method=True)
+        self.SetDigitalOutManual = channel.unary_unary(
+                '/radiens.v1.Allego/SetDigitalOutManual',
+                request_serializer=radiens_dot_v1_dot_allego__pb2.SetDigitalOutRequest.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_allego__pb2.DigitalOutApplied.FromString,
+                _registered_method=True)
+        self.GetAnalogOutSettings = channel.unary_unary(
+                '/radiens.v1.Allego/GetAnalogOutSettings',
+                request_serializer=radiens_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_allego__pb2.AnalogOutSettings.FromString,
+                _registered_method=True)
+        self.SetAnalogOutHighPass = channel.unary_unary(
+                '/radiens.v1.Allego/SetAnalogOutHighPass',
+                request_serializer=radiens_dot_v1_dot_allego__pb2.SetAnalogOutHighPassRequest.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_allego__pb2.AnalogOutSettings.FromString,
+                _registered_method=True)
 
 
 class AllegoServicer:
@@ -206,6 +241,48 @@ class AllegoServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStimParams(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetStimParams(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ManualStimTrigger(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDigitalOutStates(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDigitalOutManual(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAnalogOutSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetAnalogOutHighPass(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AllegoServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -283,6 +360,41 @@ def add_AllegoServicer_to_server(servicer, server):
                     servicer.GetGroundTruth,
                     request_deserializer=radiens_dot_v1_dot_allego__pb2.GroundTruthRequest.FromString,
                     response_serializer=radiens_dot_v1_dot_allego__pb2.GroundTruthReply.SerializeToString,
+            ),
+            'GetStimParams': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStimParams,
+                    request_deserializer=radiens_dot_v1_dot_common__pb2.Empty.FromString,
+                    response_serializer=radiens_dot_v1_dot_allego__pb2.StimParamsReply.SerializeToString,
+            ),
+            'SetStimParams': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetStimParams,
+                    request_deserializer=radiens_dot_v1_dot_allego__pb2.StimChannelParams.FromString,
+                    response_serializer=radiens_dot_v1_dot_allego__pb2.StimChannelParams.SerializeToString,
+            ),
+            'ManualStimTrigger': grpc.unary_unary_rpc_method_handler(
+                    servicer.ManualStimTrigger,
+                    request_deserializer=radiens_dot_v1_dot_allego__pb2.ManualStimTriggerRequest.FromString,
+                    response_serializer=radiens_dot_v1_dot_allego__pb2.StimTriggerReply.SerializeToString,
+            ),
+            'GetDigitalOutStates': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDigitalOutStates,
+                    request_deserializer=radiens_dot_v1_dot_common__pb2.Empty.FromString,
+                    response_serializer=radiens_dot_v1_dot_allego__pb2.DigitalOutStatesReply.SerializeToString,
+            ),
+            'SetDigitalOutManual': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDigitalOutManual,
+                    request_deserializer=radiens_dot_v1_dot_allego__pb2.SetDigitalOutRequest.FromString,
+                    response_serializer=radiens_dot_v1_dot_allego__pb2.DigitalOutApplied.SerializeToString,
+            ),
+            'GetAnalogOutSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAnalogOutSettings,
+                    request_deserializer=radiens_dot_v1_dot_common__pb2.Empty.FromString,
+                    response_serializer=radiens_dot_v1_dot_allego__pb2.AnalogOutSettings.SerializeToString,
+            ),
+            'SetAnalogOutHighPass': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAnalogOutHighPass,
+                    request_deserializer=radiens_dot_v1_dot_allego__pb2.SetAnalogOutHighPassRequest.FromString,
+                    response_serializer=radiens_dot_v1_dot_allego__pb2.AnalogOutSettings.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -690,6 +802,195 @@ class Allego:
             '/radiens.v1.Allego/GetGroundTruth',
             radiens_dot_v1_dot_allego__pb2.GroundTruthRequest.SerializeToString,
             radiens_dot_v1_dot_allego__pb2.GroundTruthReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStimParams(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Allego/GetStimParams',
+            radiens_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            radiens_dot_v1_dot_allego__pb2.StimParamsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetStimParams(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Allego/SetStimParams',
+            radiens_dot_v1_dot_allego__pb2.StimChannelParams.SerializeToString,
+            radiens_dot_v1_dot_allego__pb2.StimChannelParams.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ManualStimTrigger(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Allego/ManualStimTrigger',
+            radiens_dot_v1_dot_allego__pb2.ManualStimTriggerRequest.SerializeToString,
+            radiens_dot_v1_dot_allego__pb2.StimTriggerReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDigitalOutStates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Allego/GetDigitalOutStates',
+            radiens_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            radiens_dot_v1_dot_allego__pb2.DigitalOutStatesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDigitalOutManual(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Allego/SetDigitalOutManual',
+            radiens_dot_v1_dot_allego__pb2.SetDigitalOutRequest.SerializeToString,
+            radiens_dot_v1_dot_allego__pb2.DigitalOutApplied.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAnalogOutSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Allego/GetAnalogOutSettings',
+            radiens_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            radiens_dot_v1_dot_allego__pb2.AnalogOutSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAnalogOutHighPass(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Allego/SetAnalogOutHighPass',
+            radiens_dot_v1_dot_allego__pb2.SetAnalogOutHighPassRequest.SerializeToString,
+            radiens_dot_v1_dot_allego__pb2.AnalogOutSettings.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,171 @@
+"""``client.workspace()``: save, switch, delete and list Allego workspaces."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from radiens_async._generated.radiens.v1 import common_pb2, workspace_grpc, workspace_pb2
+from radiens_async.client.hub_registry import HubAddress
+from radiens_async.errors import InvalidArgument
+from radiens_async.models.converters.workspace import workspaces_to_frame
+
+if TYPE_CHECKING:
+    from radiens_async.client.allego import AsyncAllegoClient
+
+
+def _check_id(workspace_id: object) -> str:
+    if not isinstance(workspace_id, str):
+        raise InvalidArgument(f"workspace_id must be a str, got {workspace_id!r}")
+    return workspace_id
+
+
+class AsyncWorkspaceClient:
+    """Workspace client object for AsyncAllegoClient (``allego.workspace()``).
+
+    A workspace is a named snapshot of the instrument: system mode, sampling rate, sensors,
+    spike-sorter thresholds / window / shadow, stimulation parameters, digital and analog out,
+    and the recording configuration. Workspaces live in the hub's store and survive a hub
+    restart.
+
+    Examples
+    --------
+    >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
+    ...     ws = allego.workspace()
+    ...     await ws.workspace_save("my_wspace", tags="mouse-3", notes="baseline")
+    ...     await ws.workspace_switch("my_wspace")
+    ...     await ws.workspace_list()
+    """
+
+    def __init__(self, parent: AsyncAllegoClient) -> None:
+        self._parent = parent
+        self._stub: workspace_grpc.WorkspaceStub | None = None
+        self._stub_channel: object = None
+
+    @property
+    def id(self) -> str:
+        """UID of this client session."""
+        return self._parent.id
+
+    @property
+    def hubs(self) -> dict[str, HubAddress]:
+        """Every hub name this process knows, with its address."""
+        return self._parent.hubs
+
+    async def _call(self, method: str, request: object) -> object:
+        # the stub is bound to the transport's channel, which exists once the transport is open
+        transport = self._parent._transport
+        await transport.open()
+        channel = transport._channel
+        if self._stub is None or self._stub_channel is not channel:
+            self._stub, self._stub_channel = workspace_grpc.WorkspaceStub(channel), channel
+        return await transport.call(getattr(self._stub, method), request)
+
+    async def workspace_save(
+        self,
+        workspace_id: str | None = None,
+        tags: str = "",
+        notes: str = "",
+        *,
+        force: bool = True,
+    ) -> None:
+        """Save the current instrument state as a workspace and make it the current one.
+
+        Parameters
+        ----------
+        workspace_id : str, optional
+            Workspace ID (default: the current workspace, or ``'default'`` when there is none).
+        tags, notes : str
+            Free text kept with the workspace.
+        force : bool
+            Overwrite a workspace of that ID (the documented behaviour); with False an existing
+            ID is refused.
+
+        Raises
+        ------
+        InvalidArgument
+            An empty or malformed ID, tags or notes that are not strings.
+        AlreadyExists
+            The ID duplicates an existing one (differs only in case), or exists and ``force``
+            is False.
+
+        Examples
+        --------
+        >>> await allego.workspace().workspace_save(  # doctest: +SKIP
+        ...     workspace_id='my_wspace', tags='my_tags', notes='my_notes')
+        """
+        request = workspace_pb2.WorkspaceSaveRequest(force=bool(force))
+        if workspace_id is not None:
+            request.workspace_id = _check_id(workspace_id)
+        for name, value in (("tags", tags), ("notes", notes)):
+            if not isinstance(value, str):
+                raise InvalidArgument(f"{name} must be a str, got {value!r}")
+        request.tags, request.notes = tags, notes
+        await self._call("Save", request)
+
+    async def workspace_switch(self, workspace_id: str) -> None:
+        """Switch to a saved workspace: the instrument takes its saved state.
+
+        Mode, sampling rate, sensors, sorter thresholds / window / shadow, stimulation, digital
+        and analog out and the recording configuration are restored together, or nothing
+        changes. Streaming restarts (a new stream) if it was on.
+
+        Raises
+        ------
+        NotFound
+            Unknown workspace.
+        FailedPrecondition
+            Recording is on, or the saved state cannot be restored (e.g. its recording
+            directory is gone).
+
+        Examples
+        --------
+        >>> await allego.workspace().workspace_switch('my_wspace')  # doctest: +SKIP
+        """
+        await self._call(
+            "Switch", workspace_pb2.WorkspaceIdRequest(workspace_id=_check_id(workspace_id))
+        )
+
+    async def workspace_delete(self, workspace_id: str) -> None:
+        """Delete a workspace (not the current one).
+
+        Raises
+        ------
+        NotFound
+            Unknown workspace.
+        FailedPrecondition
+            It is the current workspace.
+
+        Examples
+        --------
+        >>> await allego.workspace().workspace_delete('my_wspace')  # doctest: +SKIP
+        """
+        await self._call(
+            "Delete", workspace_pb2.WorkspaceIdRequest(workspace_id=_check_id(workspace_id))
+        )
+
+    async def workspace_current(self) -> pd.DataFrame:
+        """The current workspace as a one-row table (no rows before the first save or switch).
+
+        Columns ``ID, app, last_used, last_modified, is_modified, notes, tags``; ``is_modified``
+        tells whether the live instrument differs from its saved state.
+
+        Examples
+        --------
+        >>> await allego.workspace().workspace_current()  # doctest: +SKIP
+        """
+        reply = await self._call("Current", common_pb2.Empty())
+        assert isinstance(reply, workspace_pb2.WorkspaceCurrentReply)
+        return workspaces_to_frame([reply.workspace] if reply.HasField("workspace") else [])
+
+    async def workspace_list(self) -> pd.DataFrame:
+        """Every workspace, sorted by ID (columns as :meth:`workspace_current`).
+
+        Examples
+        --------
+        >>> await allego.workspace().workspace_list()  # doctest: +SKIP
+        """
+        reply = await self._call("List", common_pb2.Empty())
+        assert isinstance(reply, workspace_pb2.WorkspaceListReply)
+        return workspaces_to_frame(list(reply.workspaces))

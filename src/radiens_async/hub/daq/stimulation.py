@@ -1,0 +1,369 @@
+"""Stimulation on the simulated device: per-channel parameters, triggers and the stimulus artifact.
+
+Every amplifier channel of the live layout is a stim channel (as on a stimulation headstage),
+keyed by its sys index. :class:`StimBank` holds the validated parameters
+(:mod:`radiens_async.models.stim_params`) and decides, when a manual (keypress) trigger toggles,
+which channels fire. What a firing channel shows in its signal is :func:`stim_artifact`: the
+stimulus current through an electrode of :data:`ELECTRODE_KOHM` access resistance, as the
+amplifier sees it -- each phase of each pulse a rectangle, integrated over every sample period so
+that the charge of the sampled artifact equals the charge of the current (a charge-balanced
+pulse -- ``first amplitude x first duration == second amplitude x second duration``, twice the
+first phase for a triphasic one -- sums to zero).
+
+With amp settle enabled the amplifier of the stim channel is held at its baseline from
+``pre_stim_amp_settle_us`` before each pulse to ``post_stim_amp_settle_us`` after it (over the
+whole train with ``maintain_amp_settle_us``): those samples read 0 µV, artifact included -- which
+is what amp settle is for. The simulated electrode keeps no residual charge, so charge recovery
+(stored and validated) has nothing to remove.
+
+Plain domain code: no gRPC. The simulator applies the :class:`StimEvent` s this module builds
+after each block copy, under its lock, from the sample at which the trigger landed.
+
+Triggers: a channel fires on manual trigger ``k`` (1..8) when it is enabled, its trigger source
+is the keypress (``trigger_source_is_keypress``) and ``trigger_source_idx == k``. A keypress is
+a press and a release, so an edge-triggered channel fires on every call whichever edge it
+waits for; a level-triggered one fires when the toggle brings the key to its active level
+(high for ``ST_HIGH``, low for ``ST_LOW``). A channel ignores triggers while its pulse train runs
+and for ``refactory_period_ms`` after it. Digital-input trigger sources are stored and
+validated; the simulator fires on keypresses only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from radiens_async.errors import InvalidArgument, NotFound
+from radiens_async.models.stim_params import (
+    KEYPRESS_TRIGGERS,
+    PulseOrTrain,
+    StimPolarity,
+    StimShape,
+    TriggerEdgeOrLevel,
+    TriggerHighOrLow,
+    checked_update,
+    default_stim_params,
+    pulse_width_us,
+)
+
+ELECTRODE_KOHM: Final = 10.0
+"""Access resistance of the simulated electrode: 1 µA shows as 10 000 µV."""
+UV_PER_UA: Final = ELECTRODE_KOHM * 1000.0
+
+F32 = NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class StimEvent:
+    """What one firing does to one row, relative to the trigger sample.
+
+    With ``values`` it adds ``values[i]`` (µV) at sample ``trigger + offset + i``; without, it
+    holds samples ``[trigger + offset, trigger + offset + length)`` at 0 µV (amp settle).
+    """
+
+    row: int
+    offset: int
+    length: int
+    values: F32 | None = None
+
+    @property
+    def end(self) -> int:
+        """One past the last sample (relative to the trigger) the event touches."""
+        return self.offset + self.length
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledStim:
+    """A :class:`StimEvent` placed at the absolute stream sample ``start`` of its trigger."""
+
+    start: int
+    event: StimEvent
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.event.end
+
+    def apply(self, out: F32, first_sample: int) -> None:
+        """Write the part of the event that falls into ``out`` (samples ``first_sample ..``)."""
+        ev = self.event
+        a = self.start + ev.offset
+        lo, hi = max(a, first_sample), min(a + ev.length, first_sample + out.shape[1])
+        if hi <= lo:
+            return
+        target = out[ev.row, lo - first_sample : hi - first_sample]
+        if ev.values is None:
+            target[:] = 0.0
+        else:
+            target += ev.values[lo - a : hi - a]
+
+
+def _phases_us(params: Mapping[str, Any]) -> list[tuple[float, float, float]]:
+    """One pulse as ``(start µs, stop µs, current µA)`` rectangles from the pulse start."""
+    d1, d2 = params["first_phase_duration_us"], params["second_phase_duration_us"]
+    a1, a2 = params["first_phase_amplitude_uA"], params["second_phase_amplitude_uA"]
+    gap = params["interphase_delay_us"]
+    # cathodic current is negative at the electrode
+    sign = -1.0 if params["stim_polarity"] == StimPolarity.CATHODIC_FIRST else 1.0
+    shape = params["stim_shape"]
+    if shape == StimShape.MONOPHASIC:
+        return [(0.0, d1, sign * a1)]
+    if shape == StimShape.BIPHASIC:
+        return [(0.0, d1, sign * a1), (d1, d1 + d2, -sign * a2)]
+    if shape == StimShape.BIPHASIC_INTERPHASE_DELAY:
+        return [(0.0, d1, sign * a1), (d1 + gap, d1 + gap + d2, -sign * a2)]
+    t2 = d1 + gap
+    t3 = t2 + d2 + gap
+    return [(0.0, d1, sign * a1), (t2, t2 + d2, -sign * a2), (t3, t3 + d1, sign * a1)]
+
+
+def pulse_starts_us(params: Mapping[str, Any]) -> list[float]:
+    """Start of every pulse of one firing, in µs after the trigger."""
+    train = params["pulse_or_train"] == PulseOrTrain.PULSE_TRAIN
+    n = params["number_of_stim_pulses"] if train else 1
+    delay, period = params["post_trigger_delay_us"], params["pulse_train_period_us"]
+    return [delay + k * period for k in range(n)]
+
+
+def stim_current_segments(params: Mapping[str, Any]) -> list[tuple[float, float, float]]:
+    """Every current rectangle of one firing: ``(start µs, stop µs, µA)`` after the trigger."""
+    pulse = _phases_us(params)
+    return [(t0 + a, t0 + b, i) for t0 in pulse_starts_us(params) for a, b, i in pulse]
+
+
+def sample_average(
+    segments: Sequence[tuple[float, float, float]], fs: float
+) -> tuple[int, NDArray[np.float64]]:
+    """Mean of a piecewise-constant signal over each sample period: ``(first sample, means)``.
+
+    Sample ``n`` covers ``[n / fs, (n + 1) / fs)``; segments are ``(start µs, stop µs, value)``.
+    """
+    live = [(a, b, v) for a, b, v in segments if b > a and v != 0.0]
+    if not live:
+        return 0, np.zeros(0, np.float64)
+    us_per_sample = 1e6 / fs
+    first = math.floor(min(a for a, _, _ in live) / us_per_sample)
+    last = math.ceil(max(b for _, b, _ in live) / us_per_sample)
+    edges = np.arange(first, last + 1, dtype=np.float64) * us_per_sample
+    acc = np.zeros(last - first, dtype=np.float64)
+    for a, b, v in live:
+        overlap = np.clip(np.minimum(edges[1:], b) - np.maximum(edges[:-1], a), 0.0, None)
+        acc += v * overlap / us_per_sample
+    return first, acc
+
+
+def settle_windows(params: Mapping[str, Any], fs: float) -> list[tuple[int, int]]:
+    """Amp-settle windows of one firing as sample ranges after the trigger (none when off).
+
+    Samples before the trigger are already acquired, so a window starts at the trigger at
+    the earliest.
+    """
+    if not params["enable_amp_settle"]:
+        return []
+    us = 1e6 / fs
+    starts = pulse_starts_us(params)
+    width = pulse_width_us(params)
+    pre, post = params["pre_stim_amp_settle_us"], params["post_stim_amp_settle_us"]
+    if params["maintain_amp_settle_us"] or len(starts) == 1:
+        spans = [(starts[0] - pre, starts[-1] + width + post)]
+    else:
+        spans = [(t - pre, t + width + post) for t in starts]
+    return [(max(0, math.floor(a / us)), math.ceil(b / us)) for a, b in spans]
+
+
+def stim_artifact(params: Mapping[str, Any], fs: float, row: int) -> list[StimEvent]:
+    """What one firing of a channel with ``params`` does to its row ``row`` at ``fs``.
+
+    The artifact first, then the amp-settle windows (which hold the row at 0, artifact
+    included).
+
+    Examples
+    --------
+    >>> p = {**default_stim_params(0), "first_phase_amplitude_uA": 10.0,
+    ...      "second_phase_amplitude_uA": 10.0}
+    >>> [ev] = stim_artifact(p, 30000.0, row=0)
+    >>> ev.offset, ev.length, abs(float(ev.values.sum())) < 1e-3
+    (0, 6, True)
+    """
+    offset, current = sample_average(stim_current_segments(params), fs)
+    events = []
+    if current.size:
+        values = (current * UV_PER_UA).astype(np.float32)
+        events.append(StimEvent(row, offset, int(values.size), values))
+    events.extend(StimEvent(row, a, b - a) for a, b in settle_windows(params, fs) if b > a)
+    return events
+
+
+def train_samples(params: Mapping[str, Any], fs: float) -> int:
+    """Samples from the trigger to the end of the last pulse of one firing."""
+    end_us = pulse_starts_us(params)[-1] + pulse_width_us(params)
+    return math.ceil(end_us * fs / 1e6)
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """The outcome of one manual trigger."""
+
+    sample_index: int
+    fired: tuple[int, ...]
+    first_pulse_sample: tuple[int, ...]
+    refractory: tuple[int, ...]
+    level: bool
+    scheduled: tuple[ScheduledStim, ...]
+
+
+class StimBank:
+    """The stimulation parameters of every stim channel and the state of the manual triggers.
+
+    Parameters
+    ----------
+    stim_sys_idxs : sequence of int
+        Sys indices of the stim channels (the amplifier channels; a channel's row in the
+        stream equals its sys index).
+
+    Examples
+    --------
+    >>> bank = StimBank([0, 1, 2])
+    >>> bank.set({"stim_sys_chan_idx": 1, "enabled": True})["enabled"]
+    True
+    >>> sorted(bank.get())
+    [0, 1, 2]
+    """
+
+    def __init__(self, stim_sys_idxs: Sequence[int] = ()) -> None:
+        self._params: dict[int, dict[str, Any]] = {}
+        self._key_level = dict.fromkeys(KEYPRESS_TRIGGERS, False)
+        self._busy_until: dict[int, int] = {}
+        self.rebind(stim_sys_idxs)
+
+    def rebind(self, stim_sys_idxs: Sequence[int]) -> None:
+        """A new channel layout: channels that remain keep their parameters, new ones default."""
+        old = self._params
+        self._params = {
+            int(i): old[int(i)] if int(i) in old else default_stim_params(int(i))
+            for i in stim_sys_idxs
+        }
+        self._busy_until.clear()
+
+    def reset(self) -> None:
+        """Every channel back to the defaults, triggers released (a restart)."""
+        self._params = {i: default_stim_params(i) for i in self._params}
+        self._key_level = dict.fromkeys(KEYPRESS_TRIGGERS, False)
+        self._busy_until.clear()
+
+    def new_stream(self) -> None:
+        """Streaming (re)starts at sample 0: forget when channels were last busy."""
+        self._busy_until.clear()
+
+    @property
+    def channels(self) -> tuple[int, ...]:
+        return tuple(self._params)
+
+    def get(self) -> dict[int, dict[str, Any]]:
+        """``{stim_sys_chan_idx: params}`` of every stim channel (copies)."""
+        return {i: dict(p) for i, p in self._params.items()}
+
+    def _current(self, param_dict: Mapping[str, Any]) -> dict[str, Any]:
+        idx = param_dict.get("stim_sys_chan_idx") if isinstance(param_dict, Mapping) else None
+        if isinstance(idx, int) and not isinstance(idx, bool) and idx not in self._params:
+            chans = list(self._params)
+            valid = f"{chans[0]}..{chans[-1]}" if chans else "none"
+            raise NotFound(f"unknown stim channel {idx}: stim channels are sys indices {valid}")
+        return self._params[idx] if idx in self._params else default_stim_params(0)
+
+    def set(self, param_dict: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate and apply one channel's update; returns that channel's full parameters.
+
+        Raises
+        ------
+        InvalidArgument
+            A bad key or value (nothing changes).
+        NotFound
+            ``stim_sys_chan_idx`` is not a stim channel.
+        """
+        current = self._current(param_dict)
+        merged = checked_update(current, param_dict)
+        self._params[merged["stim_sys_chan_idx"]] = merged
+        return dict(merged)
+
+    def restore(
+        self, saved: Mapping[int, Mapping[str, Any]], stim_sys_idxs: Sequence[int]
+    ) -> dict[int, dict[str, Any]]:
+        """Validate a saved set for the channels ``stim_sys_idxs`` without applying it.
+
+        Saved channels that are not in ``stim_sys_idxs`` are dropped; channels without saved
+        values get the defaults. Returns what :meth:`apply_all` takes.
+
+        Raises
+        ------
+        InvalidArgument
+            A saved value that is not valid (nothing changes).
+        """
+        out = {int(i): default_stim_params(int(i)) for i in stim_sys_idxs}
+        for idx, params in saved.items():
+            if int(idx) in out:
+                update = {**params, "stim_sys_chan_idx": int(idx)}
+                out[int(idx)] = checked_update(out[int(idx)], update)
+        return out
+
+    def apply_all(self, params: Mapping[int, Mapping[str, Any]]) -> None:
+        """Replace every channel's parameters with already validated ones (see :meth:`restore`)."""
+        self._params = {int(i): dict(p) for i, p in params.items()}
+
+    def toggle(self, trigger: int, fs: float, sample_index: int) -> Firing:
+        """Toggle keypress ``trigger`` at stream sample ``sample_index``; fire what it triggers.
+
+        Runs under the simulator's lock (the sample is the next one to be acquired).
+
+        Raises
+        ------
+        InvalidArgument
+            ``trigger`` is not 1..8.
+        """
+        if (
+            isinstance(trigger, bool)
+            or not isinstance(trigger, int)
+            or trigger not in self._key_level
+        ):
+            raise InvalidArgument(
+                f"trigger must be a keypress trigger {KEYPRESS_TRIGGERS.start}.."
+                f"{KEYPRESS_TRIGGERS.stop - 1}, got {trigger!r}"
+            )
+        level = not self._key_level[trigger]
+        self._key_level[trigger] = level
+        fired: list[int] = []
+        first_pulse: list[int] = []
+        refractory: list[int] = []
+        scheduled: list[ScheduledStim] = []
+        for idx, p in self._params.items():
+            if not (p["enabled"] and p["trigger_source_is_keypress"]):
+                continue
+            if p["trigger_source_idx"] != trigger:
+                continue
+            if p["trigger_edge_or_level"] == TriggerEdgeOrLevel.ST_LEVEL:
+                active = (
+                    level if p["trigger_high_or_low"] == TriggerHighOrLow.ST_HIGH else not level
+                )
+                if not active:
+                    continue
+            if sample_index < self._busy_until.get(idx, 0):
+                refractory.append(idx)
+                continue
+            fired.append(idx)
+            first_pulse.append(sample_index + math.floor(p["post_trigger_delay_us"] * fs / 1e6))
+            scheduled.extend(ScheduledStim(sample_index, ev) for ev in stim_artifact(p, fs, idx))
+            self._busy_until[idx] = (
+                sample_index + train_samples(p, fs) + math.ceil(p["refactory_period_ms"] * fs / 1e3)
+            )
+        return Firing(
+            sample_index,
+            tuple(fired),
+            tuple(first_pulse),
+            tuple(refractory),
+            level,
+            tuple(scheduled),
+        )
