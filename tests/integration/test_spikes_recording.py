@@ -115,3 +115,95 @@ async def test_recording_with_sorter_off_writes_no_spikes_set(address: str, tmp_
         await allego.spike_sorter().set_sorting("on")
     names = {p.name for p in os.scandir(tmp_path)}
     assert names == {"plain_0.xdat.json", "plain_0_data.xdat", "plain_0_timestamp.xdat"}
+
+
+async def test_spikes_of_a_linked_recording(address: str, tmp_path: Path) -> None:
+    """get_spike_timestamps / get_spike_waveforms read the .spikes set of a linked recording."""
+    async with radiens.AsyncAllegoClient(address) as allego:
+        await allego.restart("sim-spikes", seed=2)
+        await allego.spike_sorter().set_sorting("on")
+        await allego.set_recording_config(tmp_path, "linked", 0, False)
+        await allego.set_recording("on")
+        await asyncio.sleep(4.0)
+        await allego.set_recording("off")
+        await allego.spike_sorter().set_sorting("off")
+        await allego.set_recording_config(tmp_path, "nospikes", 0, False)
+        await allego.set_recording("on")
+        await asyncio.sleep(0.3)
+        await allego.set_recording("off")
+        await allego.set_streaming("off")
+        await allego.spike_sorter().set_sorting("on")
+        with pytest.raises(radiens.FailedPrecondition, match="VidereClient"):
+            await allego.spikes().get_spike_timestamps("linked_0")
+    await _wait_complete(tmp_path / "linked_0.spikes.json")
+    with SpikesReader(tmp_path / "linked_0.spikes") as reader:
+        expected = reader.spike_timestamps_table()
+        t0, t1 = reader.time_range
+        mid = (t0 + t1) / 2
+        expected_half = reader.spike_timestamps_table((t0, mid))
+        waves_half = reader.waveforms((t0, mid), max_per_channel=1000)
+        n_spikes = reader.n_spikes
+    assert expected["timestamps"].size > 100
+
+    async with radiens.AsyncVidereClient(address) as videre:
+        meta = await videre.link_data_file(tmp_path / "linked_0.xdat")
+        spikes = videre.spikes()
+        got = await spikes.get_spike_timestamps(meta.id)
+        assert set(got) == {"timestamps", "labels", "dset_idxs"}
+        assert got["timestamps"].dtype == np.float64
+        for key in got:
+            np.testing.assert_array_equal(got[key], expected[key])
+        half = await spikes.get_spike_timestamps(meta.id, [t0, mid])
+        np.testing.assert_array_equal(half["timestamps"], expected_half["timestamps"])
+        waves = await spikes.get_spike_waveforms(meta.id, [t0, mid])
+        assert waves.dtype == np.float32 and waves.shape == (waves_half.shape[0], 45)
+        np.testing.assert_array_equal(waves, waves_half)
+        assert (await spikes.get_spike_waveforms(meta.id)).shape[0] <= n_spikes
+
+        # bad input: typed errors, the catalog unchanged
+        ids_before = (await videre.get_dataset_ids()).copy()
+        with pytest.raises(radiens.NotFound):
+            await spikes.get_spike_timestamps("no_such_dataset")
+        with pytest.raises(radiens.InvalidArgument):
+            await spikes.get_spike_timestamps(meta.id, [mid, t0])
+        with pytest.raises(radiens.InvalidArgument):
+            await spikes.get_spike_waveforms(meta.id, [0.0, float("nan")])
+        with pytest.raises(radiens.InvalidArgument):
+            await spikes.get_spike_waveforms("")
+        plain = await videre.link_data_file(tmp_path / "nospikes_0.xdat")
+        with pytest.raises(radiens.FailedPrecondition, match="no spikes"):
+            await spikes.get_spike_timestamps(plain.id)
+        ids_after = await videre.get_dataset_ids()
+        assert set(ids_before["dataset ID"]) <= set(ids_after["dataset ID"])
+        assert len(ids_after) == len(ids_before) + 1  # only the deliberate second link
+
+
+def test_spikes_of_a_linked_recording_blocking(address: str, tmp_path: Path) -> None:
+    """The blocking twins return the same arrays."""
+    allego = radiens.AllegoClient(address)
+    allego.restart("sim-spikes", seed=4)
+    allego.set_recording_config(str(tmp_path), "sync", 0, False)
+    allego.set_recording("on")
+    time.sleep(2.0)
+    allego.set_recording("off")
+    allego.set_streaming("off")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with SpikesReader(tmp_path / "sync_0.spikes") as reader:
+                if reader.metadata.complete:
+                    expected = reader.spike_timestamps_table()
+                    waves = reader.waveforms(max_per_channel=1000)
+                    break
+        except Exception:
+            pass
+        time.sleep(0.2)
+    else:
+        raise AssertionError("sync_0.spikes was not completed")
+    videre = radiens.VidereClient(address)
+    meta = videre.link_data_file(tmp_path / "sync_0.xdat")
+    got = videre.spikes().get_spike_timestamps(meta.id)
+    np.testing.assert_array_equal(got["timestamps"], expected["timestamps"])
+    np.testing.assert_array_equal(videre.spikes().get_spike_waveforms(meta.id), waves)
+    with pytest.raises(radiens.NotFound):
+        videre.spikes().get_spike_waveforms("missing_dataset")

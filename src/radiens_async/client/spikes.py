@@ -7,6 +7,8 @@ import os
 from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from radiens_async._generated.radiens.v1 import common_pb2, neurons_grpc, neurons_pb2
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 SpikeStreamStart = Literal["now", "oldest"] | int
 SPIKE_STREAM_WINDOW = 4 << 20
+WAVEFORMS_PER_CHANNEL = 1000  # the documented cap of get_spike_waveforms
 
 
 class AsyncSpikesClient:
@@ -263,35 +266,112 @@ class AsyncSpikesClient:
 
     async def get_spike_waveforms(
         self, dataset_id: str, time_range: list[float] | None = None, hub_name: str = "default"
-    ) -> Any:
-        """Spike waveforms of a spikes dataset (Videre only).
+    ) -> npt.NDArray[np.float32]:
+        """Spike waveforms of a linked dataset's spikes (Videre).
+
+        Parameters
+        ----------
+        dataset_id : str
+            A linked recording with a ``.spikes`` set beside it, or a linked ``.spikes`` set.
+        time_range : list of float, optional
+            ``[start, end)`` in stream seconds; None: the dataset's whole range.
+        hub_name : str
+            Unused (the client's hub); kept for the documented signature.
+
+        Returns
+        -------
+        ndarray of float32, shape (total_spikes, n_points)
+            µV, in file order, at most 1000 spikes per channel (the documented cap).
 
         Raises
         ------
         FailedPrecondition
-            On an Allego client: spikes files are opened through a ``VidereClient``.
-        """
-        from radiens_async.errors import FailedPrecondition
+            On an Allego client, or for a dataset with no spikes.
+        NotFound
+            For an unknown dataset ID.
+        InvalidArgument
+            For a time range that is not two finite numbers in order.
 
-        raise FailedPrecondition(
-            "get_spike_waveforms needs a VidereClient parent (spikes files are linked datasets)"
+        Examples
+        --------
+        >>> async with AsyncVidereClient() as videre:  # doctest: +SKIP
+        ...     meta = await videre.link_data_file("/data/rec_0.xdat")
+        ...     waves = await videre.spikes().get_spike_waveforms(meta.id, [0.0, 10.0])
+        """
+        reply = await self._dataset_call(
+            "GetDatasetSpikeWaveforms", dataset_id, time_range, WAVEFORMS_PER_CHANNEL
         )
+        return np.frombuffer(reply.waveforms, "<f4").reshape(reply.n_spikes, reply.n_pts)
 
     async def get_spike_timestamps(
         self, dataset_id: str, time_range: list[float] | None = None, hub_name: str = "default"
-    ) -> Any:
-        """Spike timestamps of a spikes dataset (Videre only).
+    ) -> dict[str, npt.NDArray[Any]]:
+        """Labeled spikes of a linked dataset's spikes, one flat entry per spike (Videre).
+
+        Parameters
+        ----------
+        dataset_id : str
+            A linked recording with a ``.spikes`` set beside it, or a linked ``.spikes`` set.
+        time_range : list of float, optional
+            ``[start, end)`` in stream seconds; None: the dataset's whole range.
+        hub_name : str
+            Unused (the client's hub); kept for the documented signature.
+
+        Returns
+        -------
+        dict
+            ``{'timestamps': float64[N], 'labels': int32[N], 'dset_idxs': int32[N]}``;
+            timestamps are sample indices, ``dset_idxs`` the dataset channel index of each
+            spike's primary site.
 
         Raises
         ------
         FailedPrecondition
-            On an Allego client: spikes files are opened through a ``VidereClient``.
+            On an Allego client, or for a dataset with no spikes.
+        NotFound
+            For an unknown dataset ID.
+        InvalidArgument
+            For a time range that is not two finite numbers in order.
+
+        Examples
+        --------
+        >>> async with AsyncVidereClient() as videre:  # doctest: +SKIP
+        ...     spikes = await videre.spikes().get_spike_timestamps("rec_0")
+        ...     spikes["timestamps"][:5]
         """
+        reply = await self._dataset_call("GetDatasetSpikeTimestamps", dataset_id, time_range, 0)
+        return {
+            "timestamps": np.frombuffer(reply.timestamps, "<i8").astype(np.float64),
+            "labels": np.frombuffer(reply.labels, "<i4").copy(),
+            "dset_idxs": np.frombuffer(reply.dset_idxs, "<i4").copy(),
+        }
+
+    async def _dataset_call(
+        self, method: str, dataset_id: str, time_range: Any, max_per_channel: int
+    ) -> Any:
+        from radiens_async.client.allego import AsyncAllegoClient
         from radiens_async.errors import FailedPrecondition
 
-        raise FailedPrecondition(
-            "get_spike_timestamps needs a VidereClient parent (spikes files are linked datasets)"
+        if isinstance(self._parent, AsyncAllegoClient):
+            raise FailedPrecondition(
+                f"{method}: spikes files are linked datasets; use a VidereClient's spikes()"
+            )
+        if not isinstance(dataset_id, str) or not dataset_id:
+            raise InvalidArgument(f"dataset_id must be a non-empty string, got {dataset_id!r}")
+        request = neurons_pb2.DatasetSpikesRequest(
+            dataset_id=dataset_id, max_spikes_per_channel=max_per_channel
         )
+        if time_range is not None:
+            try:
+                t0, t1 = (float(t) for t in time_range)
+            except (TypeError, ValueError):
+                raise InvalidArgument(
+                    f"time_range must be [start, end] in seconds, got {time_range!r}"
+                ) from None
+            if not (math.isfinite(t0) and math.isfinite(t1)) or t1 < t0:
+                raise InvalidArgument(f"time_range must be finite and in order, got {time_range!r}")
+            request.has_time_range, request.start_s, request.end_s = True, t0, t1
+        return await self._parent._call("neurons", method, request)
 
 
 def _local_path(path: str | os.PathLike[str]) -> str:

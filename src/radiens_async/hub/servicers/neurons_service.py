@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 import numpy as np
 
 from radiens_async._generated.radiens.v1 import common_pb2, neurons_pb2, neurons_pb2_grpc
-from radiens_async.errors import InvalidArgument
+from radiens_async.errors import FailedPrecondition, InvalidArgument
 from radiens_async.hub.daq.allego_device import AllegoDevice
 from radiens_async.hub.daq.channel_layout import StreamSignalType
 from radiens_async.hub.live_notifier import LiveNotifier
 from radiens_async.hub.spikes.spike_engine import SpikeBatch
 from radiens_async.hub.status_codes import server_stream, unary
 from radiens_async.hub.summary_stats import summary_vector
+
+if TYPE_CHECKING:
+    from radiens_async.hub.datasets.catalog import DatasetCatalog
+
+_Reply = TypeVar("_Reply")
 
 CMD_ON, CMD_OFF, CMD_CLEAR_SORT, CMD_REBASE, CMD_INIT = 0, 1, 2, 4, 5
 THR_LEVEL, THR_LEVEL_SD, THR_WDW = 1, 4, 8
@@ -77,11 +82,16 @@ class NeuronsService(neurons_pb2_grpc.NeuronsServicer):
         Holds the engine (rebuilt when the channel layout changes) and the streaming state.
     notifier : LiveNotifier
         Woken by the spike feeder after each processed block.
+    datasets : DatasetCatalog, optional
+        Linked datasets, for the spikes of a recording (``get_spike_timestamps`` ...).
     """
 
-    def __init__(self, device: AllegoDevice, notifier: LiveNotifier) -> None:
+    def __init__(
+        self, device: AllegoDevice, notifier: LiveNotifier, datasets: DatasetCatalog | None = None
+    ) -> None:
         self.device = device
         self.notifier = notifier
+        self.datasets = datasets
         self.clock = SorterClock()
 
     @property
@@ -385,6 +395,52 @@ class NeuronsService(neurons_pb2_grpc.NeuronsServicer):
     ) -> neurons_pb2.KilosortReply:
         return await convert_kilosort(request)
 
+    # -- spikes of linked datasets ---------------------------------------------------------
+    @unary
+    async def GetDatasetSpikeTimestamps(
+        self, request: neurons_pb2.DatasetSpikesRequest, context: grpc.aio.ServicerContext
+    ) -> neurons_pb2.DatasetSpikeTimestampsReply:
+        def read() -> neurons_pb2.DatasetSpikeTimestampsReply:
+            with self._dataset_spikes(request.dataset_id) as reader:
+                table = reader.spike_timestamps_table(_time_range(request))
+            return neurons_pb2.DatasetSpikeTimestampsReply(
+                n_spikes=int(table["timestamps"].size),
+                timestamps=np.ascontiguousarray(table["timestamps"], "<i8").tobytes(),
+                labels=np.ascontiguousarray(table["labels"], "<i4").tobytes(),
+                dset_idxs=np.ascontiguousarray(table["dset_idxs"], "<i4").tobytes(),
+            )
+
+        return await asyncio.to_thread(_as_invalid_argument, read)
+
+    @unary
+    async def GetDatasetSpikeWaveforms(
+        self, request: neurons_pb2.DatasetSpikesRequest, context: grpc.aio.ServicerContext
+    ) -> neurons_pb2.DatasetSpikeWaveformsReply:
+        if request.max_spikes_per_channel < 0:
+            raise InvalidArgument(
+                f"max_spikes_per_channel must be >= 0, got {request.max_spikes_per_channel}"
+            )
+
+        def read() -> neurons_pb2.DatasetSpikeWaveformsReply:
+            with self._dataset_spikes(request.dataset_id) as reader:
+                waves = reader.waveforms(
+                    _time_range(request), None, request.max_spikes_per_channel or None
+                )
+            return neurons_pb2.DatasetSpikeWaveformsReply(
+                n_spikes=int(waves.shape[0]),
+                n_pts=int(waves.shape[1]),
+                waveforms=np.ascontiguousarray(waves, "<f4").tobytes(),
+            )
+
+        return await asyncio.to_thread(_as_invalid_argument, read)
+
+    def _dataset_spikes(self, dataset_id: str) -> Any:
+        if self.datasets is None:
+            raise FailedPrecondition("this hub has no dataset catalog")
+        if not dataset_id:
+            raise InvalidArgument("dataset_id is required")
+        return self.datasets.spikes_reader_for(dataset_id)
+
     @server_stream
     async def StreamSpikes(
         self, request: neurons_pb2.StreamSpikesRequest, context: grpc.aio.ServicerContext
@@ -437,6 +493,25 @@ class NeuronsService(neurons_pb2_grpc.NeuronsServicer):
             )
             msg.sent_ns = time.monotonic_ns()
             yield msg
+
+
+def _time_range(request: neurons_pb2.DatasetSpikesRequest) -> tuple[float, float] | None:
+    if not request.has_time_range:
+        return None
+    t0, t1 = request.start_s, request.end_s
+    if not (np.isfinite(t0) and np.isfinite(t1)):
+        raise InvalidArgument(f"time_range must be finite seconds, got [{t0}, {t1}]")
+    if t1 < t0:
+        raise InvalidArgument(f"time_range [{t0}, {t1}] is reversed")
+    return (t0, t1)
+
+
+def _as_invalid_argument(read: Callable[[], _Reply]) -> _Reply:
+    """The spikes reader reports bad selections as ValueError: a client error."""
+    try:
+        return read()
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from exc
 
 
 async def convert_kilosort(request: neurons_pb2.KilosortRequest) -> neurons_pb2.KilosortReply:

@@ -60,6 +60,14 @@ class NeuronsBase(abc.ABC):
     async def ConvertKilosortOutput(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.neurons_pb2.KilosortRequest, radiens_async._generated.radiens.v1.neurons_pb2.KilosortReply]') -> None:
         pass
 
+    @abc.abstractmethod
+    async def GetDatasetSpikeTimestamps(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.neurons_pb2.DatasetSpikesRequest, radiens_async._generated.radiens.v1.neurons_pb2.DatasetSpikeTimestampsReply]') -> None:
+        pass
+
+    @abc.abstractmethod
+    async def GetDatasetSpikeWaveforms(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.neurons_pb2.DatasetSpikesRequest, radiens_async._generated.radiens.v1.neurons_pb2.DatasetSpikeWaveformsReply]') -> None:
+        pass
+
     def __mapping__(self) -> typing.Dict[str, grpclib.const.Handler]:
         return {
             '/radiens.v1.Neurons/SorterCommand': grpclib.const.Handler(
@@ -127,6 +135,18 @@ class NeuronsBase(abc.ABC):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 radiens_async._generated.radiens.v1.neurons_pb2.KilosortRequest,
                 radiens_async._generated.radiens.v1.neurons_pb2.KilosortReply,
+            ),
+            '/radiens.v1.Neurons/GetDatasetSpikeTimestamps': grpclib.const.Handler(
+                self.GetDatasetSpikeTimestamps,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.neurons_pb2.DatasetSpikesRequest,
+                radiens_async._generated.radiens.v1.neurons_pb2.DatasetSpikeTimestampsReply,
+            ),
+            '/radiens.v1.Neurons/GetDatasetSpikeWaveforms': grpclib.const.Handler(
+                self.GetDatasetSpikeWaveforms,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.neurons_pb2.DatasetSpikesRequest,
+                radiens_async._generated.radiens.v1.neurons_pb2.DatasetSpikeWaveformsReply,
             ),
         }
 
@@ -199,4 +219,16 @@ class NeuronsStub:
             '/radiens.v1.Neurons/ConvertKilosortOutput',
             radiens_async._generated.radiens.v1.neurons_pb2.KilosortRequest,
             radiens_async._generated.radiens.v1.neurons_pb2.KilosortReply,
+        )
+        self.GetDatasetSpikeTimestamps = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Neurons/GetDatasetSpikeTimestamps',
+            radiens_async._generated.radiens.v1.neurons_pb2.DatasetSpikesRequest,
+            radiens_async._generated.radiens.v1.neurons_pb2.DatasetSpikeTimestampsReply,
+        )
+        self.GetDatasetSpikeWaveforms = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Neurons/GetDatasetSpikeWaveforms',
+            radiens_async._generated.radiens.v1.neurons_pb2.DatasetSpikesRequest,
+            radiens_async._generated.radiens.v1.neurons_pb2.DatasetSpikeWaveformsReply,
         )

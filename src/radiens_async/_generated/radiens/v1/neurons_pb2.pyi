@@ -343,3 +343,39 @@ class KilosortReply(_message.Message):
     spikes_file: str
     n_spikes: int
     def __init__(self, spikes_file: _Optional[str] = ..., n_spikes: _Optional[int] = ...) -> None: ...
+
+class DatasetSpikesRequest(_message.Message):
+    __slots__ = ("dataset_id", "has_time_range", "start_s", "end_s", "max_spikes_per_channel")
+    DATASET_ID_FIELD_NUMBER: _ClassVar[int]
+    HAS_TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    START_S_FIELD_NUMBER: _ClassVar[int]
+    END_S_FIELD_NUMBER: _ClassVar[int]
+    MAX_SPIKES_PER_CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    dataset_id: str
+    has_time_range: bool
+    start_s: float
+    end_s: float
+    max_spikes_per_channel: int
+    def __init__(self, dataset_id: _Optional[str] = ..., has_time_range: _Optional[bool] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ..., max_spikes_per_channel: _Optional[int] = ...) -> None: ...
+
+class DatasetSpikeTimestampsReply(_message.Message):
+    __slots__ = ("n_spikes", "timestamps", "labels", "dset_idxs")
+    N_SPIKES_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    DSET_IDXS_FIELD_NUMBER: _ClassVar[int]
+    n_spikes: int
+    timestamps: bytes
+    labels: bytes
+    dset_idxs: bytes
+    def __init__(self, n_spikes: _Optional[int] = ..., timestamps: _Optional[bytes] = ..., labels: _Optional[bytes] = ..., dset_idxs: _Optional[bytes] = ...) -> None: ...
+
+class DatasetSpikeWaveformsReply(_message.Message):
+    __slots__ = ("n_spikes", "n_pts", "waveforms")
+    N_SPIKES_FIELD_NUMBER: _ClassVar[int]
+    N_PTS_FIELD_NUMBER: _ClassVar[int]
+    WAVEFORMS_FIELD_NUMBER: _ClassVar[int]
+    n_spikes: int
+    n_pts: int
+    waveforms: bytes
+    def __init__(self, n_spikes: _Optional[int] = ..., n_pts: _Optional[int] = ..., waveforms: _Optional[bytes] = ...) -> None: ...

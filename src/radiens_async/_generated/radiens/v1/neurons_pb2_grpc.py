@@ -91,6 +91,16 @@ class NeuronsStub:
                 request_serializer=radiens_dot_v1_dot_neurons__pb2.KilosortRequest.SerializeToString,
                 response_deserializer=radiens_dot_v1_dot_neurons__pb2.KilosortReply.FromString,
                 _registered_method=True)
+        self.GetDatasetSpikeTimestamps = channel.unary_unary(
+                '/radiens.v1.Neurons/GetDatasetSpikeTimestamps',
+                request_serializer=radiens_dot_v1_dot_neurons__pb2.DatasetSpikesRequest.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_neurons__pb2.DatasetSpikeTimestampsReply.FromString,
+                _registered_method=True)
+        self.GetDatasetSpikeWaveforms = channel.unary_unary(
+                '/radiens.v1.Neurons/GetDatasetSpikeWaveforms',
+                request_serializer=radiens_dot_v1_dot_neurons__pb2.DatasetSpikesRequest.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_neurons__pb2.DatasetSpikeWaveformsReply.FromString,
+                _registered_method=True)
 
 
 class NeuronsServicer:
@@ -162,6 +172,18 @@ class NeuronsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDatasetSpikeTimestamps(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDatasetSpikeWaveforms(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NeuronsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -219,6 +241,16 @@ def add_NeuronsServicer_to_server(servicer, server):
                     servicer.ConvertKilosortOutput,
                     request_deserializer=radiens_dot_v1_dot_neurons__pb2.KilosortRequest.FromString,
                     response_serializer=radiens_dot_v1_dot_neurons__pb2.KilosortReply.SerializeToString,
+            ),
+            'GetDatasetSpikeTimestamps': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDatasetSpikeTimestamps,
+                    request_deserializer=radiens_dot_v1_dot_neurons__pb2.DatasetSpikesRequest.FromString,
+                    response_serializer=radiens_dot_v1_dot_neurons__pb2.DatasetSpikeTimestampsReply.SerializeToString,
+            ),
+            'GetDatasetSpikeWaveforms': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDatasetSpikeWaveforms,
+                    request_deserializer=radiens_dot_v1_dot_neurons__pb2.DatasetSpikesRequest.FromString,
+                    response_serializer=radiens_dot_v1_dot_neurons__pb2.DatasetSpikeWaveformsReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -518,6 +550,60 @@ class Neurons:
             '/radiens.v1.Neurons/ConvertKilosortOutput',
             radiens_dot_v1_dot_neurons__pb2.KilosortRequest.SerializeToString,
             radiens_dot_v1_dot_neurons__pb2.KilosortReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDatasetSpikeTimestamps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Neurons/GetDatasetSpikeTimestamps',
+            radiens_dot_v1_dot_neurons__pb2.DatasetSpikesRequest.SerializeToString,
+            radiens_dot_v1_dot_neurons__pb2.DatasetSpikeTimestampsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDatasetSpikeWaveforms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Neurons/GetDatasetSpikeWaveforms',
+            radiens_dot_v1_dot_neurons__pb2.DatasetSpikesRequest.SerializeToString,
+            radiens_dot_v1_dot_neurons__pb2.DatasetSpikeWaveformsReply.FromString,
             options,
             channel_credentials,
             insecure,
