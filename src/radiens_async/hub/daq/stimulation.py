@@ -152,6 +152,7 @@ def sample_average(
     acc = np.zeros(last - first, dtype=np.float64)
     for a, b, v in live:
         overlap = np.clip(np.minimum(edges[1:], b) - np.maximum(edges[:-1], a), 0.0, None)
+        overlap[overlap < 1e-9 * us_per_sample] = 0.0  # edges that coincide up to rounding
         acc += v * overlap / us_per_sample
     return first, acc
 
