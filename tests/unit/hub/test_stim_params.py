@@ -74,7 +74,7 @@ def test_each_bad_value_is_refused(key: str, value: object, match: str) -> None:
 
 
 def test_unknown_keys_and_a_missing_channel_are_refused() -> None:
-    with pytest.raises(InvalidArgument, match="unknown stim parameter.*'amplitude'"):
+    with pytest.raises(InvalidArgument, match=r"unknown stim parameter.*'amplitude'"):
         checked_request({"stim_sys_chan_idx": 0, "amplitude": 1.0})
     with pytest.raises(InvalidArgument, match="Required key stim_sys_chan_idx"):
         checked_request({"enabled": True})

@@ -1,4 +1,4 @@
-"""Stimulation domain: the artifact waveform (vs an oversampled reference), triggers, the simulator."""
+"""Stimulation domain: the artifact (vs an oversampled reference), triggers, the simulator."""
 
 from __future__ import annotations
 

@@ -10,8 +10,7 @@ import pytest
 from radiens_async.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from radiens_async.hub.daq.allego_device import AllegoDevice
 from radiens_async.hub.store import HubStore
-from radiens_async.hub.workspaces import Workspaces
-from radiens_async.hub.workspaces import instrument_snapshot
+from radiens_async.hub.workspaces import Workspaces, instrument_snapshot
 from radiens_async.utils.enums import SystemMode
 
 
