@@ -30,6 +30,18 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("RADIENS_HUB_TOKEN"),
         help="access token required on every call (required for a non-loopback bind)",
     )
+    serve.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=os.environ.get("RADIENS_HUB_TLS_CERT") or None,
+        help="PEM certificate chain: serve TLS (with --tls-key)",
+    )
+    serve.add_argument(
+        "--tls-key",
+        type=Path,
+        default=os.environ.get("RADIENS_HUB_TLS_KEY") or None,
+        help="PEM private key of --tls-cert",
+    )
     serve.add_argument("--seed", type=int, default=0, help="simulator seed")
     serve.add_argument("--cache-seconds", type=float, default=10.0, help="live cache length")
     serve.add_argument("--cache-mb", type=int, default=512, help="live cache memory cap")
@@ -68,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream_loop_ms=args.stream_loop_ms,
             record_buffer_mb=args.record_buffer_mb,
             parent_pid=args.parent_pid,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
         )
         return serve_forever(config)
     if args.command == "status":

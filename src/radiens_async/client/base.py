@@ -9,6 +9,7 @@ from typing import Any, Self
 from radiens_async._generated.radiens.v1 import common_pb2
 from radiens_async.client import hub_registry
 from radiens_async.client.hub_registry import HubAddress
+from radiens_async.client.tls import TlsSetting
 from radiens_async.client.transport import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_TIMEOUT_S,
@@ -34,6 +35,9 @@ class AsyncHubClient:
         Deadline in seconds of each call.
     connect_timeout : float
         Deadline in seconds for reaching the hub.
+    tls : bool, str, PathLike or SSLContext, optional
+        TLS for a remote hub: True (system CAs), a CA bundle path, or a context; default:
+        ``RADIENS_HUB_TLS_CA`` or plain HTTP/2 (see :mod:`radiens_async.client.tls`).
     """
 
     def __init__(
@@ -44,9 +48,15 @@ class AsyncHubClient:
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
+        tls: TlsSetting = None,
     ) -> None:
         self._transport = HubTransport(
-            hub_name, address, token=token, timeout=timeout, connect_timeout=connect_timeout
+            hub_name,
+            address,
+            token=token,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            tls=tls,
         )
         self._id = uuid.uuid4().hex[:12]
 

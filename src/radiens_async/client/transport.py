@@ -20,6 +20,7 @@ from radiens_async._generated.radiens.v1 import (
 from radiens_async.client import embedded_hub, hub_registry
 from radiens_async.client.error_mapping import map_error
 from radiens_async.client.hub_registry import HubAddress
+from radiens_async.client.tls import TlsSetting, client_ssl_context
 from radiens_async.client.tuned_channel import TunedChannel
 from radiens_async.errors import ClientClosed, ConnectError
 from radiens_async.hub.auth import AUTH_METADATA_KEY, bearer
@@ -51,6 +52,9 @@ class HubTransport:
         Deadline in seconds for every unary call.
     connect_timeout : float
         Deadline for reaching the hub at all.
+    tls : bool, str, PathLike or SSLContext, optional
+        TLS for a remote hub (see :mod:`radiens_async.client.tls`); default:
+        ``RADIENS_HUB_TLS_CA`` or plain HTTP/2.
     """
 
     def __init__(
@@ -61,8 +65,10 @@ class HubTransport:
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
+        tls: TlsSetting = None,
     ) -> None:
         self.hub_name, self.address = hub_registry.resolve(hub_name, address)
+        self.ssl = client_ssl_context(tls)
         token = token if token is not None else os.environ.get(hub_registry.ENV_TOKEN)
         self.metadata = {AUTH_METADATA_KEY: bearer(token)} if token else None
         self.timeout = timeout
@@ -102,7 +108,7 @@ class HubTransport:
             self._state = _State.OPENED
 
     async def _connect(self, address: HubAddress) -> None:
-        channel = TunedChannel(address.host, address.port)
+        channel = TunedChannel(address.host, address.port, ssl=self.ssl)
         hub = hub_grpc.HubStub(channel)
         try:
             reply = await asyncio.wait_for(
@@ -180,7 +186,7 @@ class HubTransport:
         """
         await self.open()
         where = str(self.address)
-        channel = TunedChannel(self.address.host, self.address.port, window=window)
+        channel = TunedChannel(self.address.host, self.address.port, window=window, ssl=self.ssl)
         try:
             call = getattr(stub_factory(channel), method_name).open(metadata=self.metadata)
             try:

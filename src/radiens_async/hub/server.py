@@ -90,6 +90,8 @@ class HubConfig:
     stream_loop_ms: float = 1.0
     record_buffer_mb: int = 2048
     parent_pid: int | None = None
+    tls_cert: Path | None = None  # PEM certificate chain; with tls_key, the hub serves TLS
+    tls_key: Path | None = None
 
     def validate(self) -> None:
         if not is_loopback(self.host) and not self.token:
@@ -101,6 +103,23 @@ class HubConfig:
             raise HubConfigError(f"invalid port {self.port}")
         if self.stream_loop_ms <= 0 or self.cache_seconds <= 0 or self.cache_mb <= 0:
             raise HubConfigError("stream loop, cache seconds and cache size must be positive")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise HubConfigError("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
+        for what, path in (("certificate", self.tls_cert), ("key", self.tls_key)):
+            if path is not None and not Path(path).is_file():
+                raise HubConfigError(f"TLS {what} file {str(path)!r} does not exist")
+
+    def server_credentials(self) -> grpc.ServerCredentials | None:
+        """TLS credentials from ``tls_cert`` / ``tls_key``, or None for plain HTTP/2."""
+        if self.tls_cert is None or self.tls_key is None:
+            return None
+        try:
+            pair = (Path(self.tls_key).read_bytes(), Path(self.tls_cert).read_bytes())
+        except OSError as exc:
+            raise HubConfigError(f"cannot read the TLS certificate or key: {exc}") from exc
+        if b"-----BEGIN" not in pair[0] or b"-----BEGIN" not in pair[1]:
+            raise HubConfigError("the TLS certificate and key must be PEM files")
+        return grpc.ssl_server_credentials([pair])
 
 
 class Hub:
@@ -158,7 +177,19 @@ class Hub:
         self.videre.add_to_server(server)
         host = self.config.host
         bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
-        port = server.add_insecure_port(f"{bind_host}:{self.config.port}")
+        credentials = self.config.server_credentials()
+        if credentials is None and not is_loopback(self.config.host):
+            log.warning(
+                "serving %s without TLS: the access token and all data travel in clear text "
+                "(use --tls-cert/--tls-key)",
+                self.config.host,
+            )
+        target = f"{bind_host}:{self.config.port}"
+        port = (
+            server.add_insecure_port(target)
+            if credentials is None
+            else server.add_secure_port(target, credentials)
+        )
         if port == 0:
             raise OSError(f"could not bind {host}:{self.config.port} (address in use?)")
         await server.start()
