@@ -22,7 +22,9 @@ scipy (whole signal, one core)
     ``sosfiltfilt`` of the same band-pass over a 60 s (at most) in-memory float32 block in
     channels x samples layout, plus the CAR: the compute floor of one core, no I/O.
 
-The source is in the page cache for every contender (it is read once before timing).
+The source is in the page cache for every contender (it is read once before timing), and dirty
+pages are flushed (``os.sync``, untimed) before each timed run, so no contender pays for the
+previous one's write-back. Each contender's own output is timed up to its return (no fsync).
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ def scipy_one_core(src: Path, seconds: float) -> float:
 
 
 def timed(fn: Callable[[Path, Path], None], src: Path, target: Path) -> float:
+    os.sync()  # untimed: no contender pays for the previous one's write-back
     t0 = time.perf_counter()
     fn(src, target)
     return time.perf_counter() - t0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 from pathlib import Path
@@ -26,6 +25,7 @@ async def test_restarted_hub_reports_done_and_interrupted_jobs(tmp_path: Path) -
     )
     out = tmp_path / "out"
     out.mkdir()
+    checksums = small.checksum(), big.checksum()
     with HubProcess(data) as hub:
         async with radiens.AsyncCurateClient(hub.address) as curate:
             done = await curate.dsp_car(small.path, out / "car")
@@ -52,4 +52,4 @@ async def test_restarted_hub_reports_done_and_interrupted_jobs(tmp_path: Path) -
         "car_data.xdat",
         "car_timestamp.xdat",
     ]
-    await asyncio.sleep(0)
+    assert (small.checksum(), big.checksum()) == checksums

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,11 @@ AMP = slice(0, 6)
 
 
 @pytest.fixture(scope="module")
-def rec(tmp_path_factory: pytest.TempPathFactory) -> CurateRecording:
-    return write_curate_recording(tmp_path_factory.mktemp("src"), n=45_000)
+def rec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CurateRecording]:
+    recording = write_curate_recording(tmp_path_factory.mktemp("src"), n=45_000)
+    before = recording.checksum()
+    yield recording
+    assert recording.checksum() == before  # the source is never modified
 
 
 def test_csv_holds_time_and_every_channel(rec: CurateRecording, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +40,11 @@ DIGITAL = 7
 
 
 @pytest.fixture(scope="module")
-def rec(tmp_path_factory: pytest.TempPathFactory) -> CurateRecording:
-    return write_curate_recording(tmp_path_factory.mktemp("src"), n=90_000)
+def rec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CurateRecording]:
+    recording = write_curate_recording(tmp_path_factory.mktemp("src"), n=90_000)
+    before = recording.checksum()
+    yield recording
+    assert recording.checksum() == before  # the source is never modified
 
 
 def _run(rec: CurateRecording, op: DspOp, target: Path, chunk: int | None = 7_000) -> XdatReader:

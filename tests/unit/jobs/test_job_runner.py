@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,11 @@ def _slow_work(target: Path, steps: int = 200) -> object:
 
 
 @pytest.fixture(scope="module")
-def rec(tmp_path_factory: pytest.TempPathFactory) -> CurateRecording:
-    return write_curate_recording(tmp_path_factory.mktemp("src"), n=60_000)
+def rec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CurateRecording]:
+    recording = write_curate_recording(tmp_path_factory.mktemp("src"), n=60_000)
+    before = recording.checksum()
+    yield recording
+    assert recording.checksum() == before  # the source is never modified
 
 
 def test_job_id_is_the_documented_protocol_id() -> None:
