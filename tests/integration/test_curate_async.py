@@ -236,14 +236,23 @@ async def test_cancelling_the_awaiting_task_cancels_the_job(
     _no_target(tmp_path)
 
 
-async def test_dsp_job_cancelled_early_leaves_no_target(
-    curate: radiens.AsyncCurateClient, long_rec: CurateRecording, tmp_path: Path
+async def test_cancel_stops_a_running_dsp_job_within_a_second(
+    curate: radiens.AsyncCurateClient, tmp_path: Path
 ) -> None:
-    job = await curate.dsp_notch_filter(50, 2, long_rec.path, tmp_path / "notch")
+    big = write_curate_recording(
+        tmp_path, name="big", n=2_400_000, channels=curate_channels(n_amp=14)
+    )  # 16 ch x 80 s: a 1 Hz high-pass takes seconds (long margins)
+    before = big.checksum()
+    out = tmp_path / "out"
+    out.mkdir()
+    job = await curate.dsp_high_pass_filter(1.0, big.path, out / "hp")
+    await _first_progress(job)
+    t0 = time.monotonic()
     status = await job.cancel()
-    assert status.finished
-    if status.state is JobState.CANCELLED:
-        _no_target(tmp_path)
+    assert time.monotonic() - t0 < 1.0
+    assert status.state is JobState.CANCELLED and status.frac_complete < 1
+    _no_target(out)
+    assert big.checksum() == before
 
 
 async def test_a_job_outlives_the_client_that_submitted_it(
