@@ -10,6 +10,7 @@ from radiens_async.models.allego_state import (
     StreamSpec,
 )
 from radiens_async.models.channel_metadata import ChannelInfo, ChannelMetadata, KeyIdxs, SensorSpec
+from radiens_async.models.dsp_job import JobProgress, JobState, JobStatus
 from radiens_async.models.ground_truth import SimGroundTruth, SimUnit
 from radiens_async.models.hub_info import HubCapabilities, HubHealth, HubVersion
 from radiens_async.models.signals import SignalChunk, Signals
@@ -22,6 +23,9 @@ __all__ = [
     "HubCapabilities",
     "HubHealth",
     "HubVersion",
+    "JobProgress",
+    "JobState",
+    "JobStatus",
     "KeyIdxs",
     "RecordingConfig",
     "RecordingSpec",
