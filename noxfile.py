@@ -43,6 +43,7 @@ def bench(session: nox.Session) -> None:
         "spike_detection.py",
         "spike_latency.py",
         "dsp_throughput.py",
+        "videre_signals.py",
     ):
         session.run("python", f"benchmarks/{script}", *session.posargs)
 

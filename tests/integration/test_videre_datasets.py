@@ -13,6 +13,7 @@ import pytest
 import scipy.signal
 
 import radiens_async as radiens
+from radiens_async.client import signals as signals_client
 from radiens_async.client.videre import DatasetNotFound
 from radiens_async.errors import InvalidArgument, NotFound
 from radiens_async.formats.xdat import XdatChannel, XdatWriter
@@ -131,7 +132,9 @@ async def test_bad_inputs_leave_the_catalog_unchanged(address: str, tmp_path: Pa
         await videre.clear_dataset(dataset_id="bad_in")
 
 
-async def test_signals_windows_and_selection(address: str, tmp_path: Path) -> None:
+async def test_signals_windows_and_selection(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path, data = write_xdat(tmp_path, "win", n=30_000)
     t0 = FIRST_SAMPLE / FS
     async with radiens.AsyncVidereClient(address) as videre:
@@ -171,6 +174,14 @@ async def test_signals_windows_and_selection(address: str, tmp_path: Path) -> No
         assert chosen.channel_metadata.index(SignalType.AMP).ntv == [3, 1]
         both = part.concat(await sig.get_signals([t0 + 1.25, t0 + 1.5], dataset_metadata=meta))
         np.testing.assert_array_equal(both.signals.amp, data[:4, 5000:15000])
+        sig.local_reads = False  # the samples over gRPC, in blocks of 64 KiB (5 blocks)
+        monkeypatch.setattr(signals_client, "SIGNALS_BLOCK_BYTES", 1)
+        grpc_sel = await sig.get_signals(
+            [t0, t0 + 2.5], sig_sel=make_signal_selector(amp=[2, 0], ain="all"),
+            dataset_metadata=meta,
+        )  # fmt: skip
+        np.testing.assert_array_equal(grpc_sel.signals.amp, data[[2, 0], :25000])
+        np.testing.assert_array_equal(grpc_sel.signals.gpio_ain, data[4:5, :25000])
         await videre.clear_dataset(dataset_id="win")
 
 

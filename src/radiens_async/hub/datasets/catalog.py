@@ -24,13 +24,14 @@ from pathlib import Path
 from radiens_async.errors import FailedPrecondition, InvalidArgument, NotFound
 from radiens_async.formats.spikes_file import SpikesReader, spikes_paths
 from radiens_async.hub.datasets.describe import describe_source
-from radiens_async.hub.datasets.signal_view import SignalView
+from radiens_async.hub.datasets.signal_view import LocalFile, SignalView
 from radiens_async.hub.datasets.source import (
     DatasetPath,
     DatasetSource,
     open_source,
     resolve_dataset_path,
 )
+from radiens_async.hub.datasets.xdat_source import XdatSource
 from radiens_async.hub.store import HubStore
 from radiens_async.models.dataset_metadata import DatasetMetadata
 from radiens_async.utils.enums import RadiensFileType
@@ -409,6 +410,9 @@ class DatasetCatalog:
         """
         linked = self.open(dataset_id)
         src = linked.source
+        local = None
+        if isinstance(src, XdatSource):
+            local = LocalFile(str(src.reader.paths.data), src.n_samples, len(src.channels))
         return SignalView(
             dataset_id=dataset_id,
             fs=src.fs,
@@ -420,4 +424,5 @@ class DatasetCatalog:
             read=src.read,
             walltime=src.start_time,
             version=linked.version,
+            local_file=local,
         )

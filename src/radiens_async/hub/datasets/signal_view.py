@@ -30,6 +30,7 @@ __all__ = [
     "LIVE_DATASET_ID",
     "ChannelPick",
     "LiveCacheAdapter",
+    "LocalFile",
     "SignalView",
     "resolve_columns",
     "resolve_window",
@@ -39,6 +40,16 @@ LIVE_DATASET_ID = "Live Signals"
 KINDS: tuple[SignalKind, ...] = ("amp", "ain", "din", "dout")
 ALL_SITES, SELECTED_SITES = -2, -3
 _DECIMALS = 6  # seconds x fs is rounded to this many decimals before truncation
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """Where a view's samples lie on disk: a headerless float32 ``(n_rows, n_cols)`` file whose
+    row 0 is position 0 (an XDAT data file); lets a client on the same machine map it."""
+
+    path: str
+    n_rows: int
+    n_cols: int
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,7 @@ class SignalView:
     walltime: datetime | None = None
     is_live: bool = False
     version: int = 0
+    local_file: LocalFile | None = None
 
     def sec_of(self, position: int) -> float:
         """Stream time of a sample position."""

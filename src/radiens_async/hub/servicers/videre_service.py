@@ -8,6 +8,7 @@ messages. A window request with an empty dataset ID reads the live Allego cache 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
@@ -40,7 +41,7 @@ from radiens_async.models.converters.datasets import (
 from radiens_async.models.dataset_metadata import make_time_range
 from radiens_async.utils.enums import FftWindow, PsdScaling
 
-DEFAULT_BLOCK_BYTES = 8 << 20
+DEFAULT_BLOCK_BYTES = 1 << 20  # loopback gRPC is fastest with ~1 MiB messages
 MAX_BLOCK_BYTES = 64 << 20
 
 
@@ -164,19 +165,47 @@ class VidereService(videre_pb2_grpc.VidereServicer):
         pick = resolve_columns(view, selection_of(window), default_kinds)
         return view, p0, p1, pick
 
+    async def _header(
+        self, request: videre_pb2.SignalsRequest
+    ) -> tuple[videre_pb2.SignalsHeader, SignalView, int, int, ChannelPick]:
+        view, p0, p1, pick = await asyncio.to_thread(self._window, request.window)
+        header = videre_pb2.SignalsHeader(
+            dataset_id=view.dataset_id,
+            time_range=window_time_range(view, p0, p1),
+            n_per_type=list(pick.n_per_type),
+            channel_metadata=channel_metadata_to_proto(pick.channel_metadata),
+        )
+        local = view.local_file
+        if request.allow_local and local is not None:
+            st = await asyncio.to_thread(os.stat, local.path)
+            header.local.CopyFrom(
+                videre_pb2.LocalBuffer(
+                    data_path=local.path,
+                    n_rows=local.n_rows,
+                    n_cols=local.n_cols,
+                    row_start=p0,
+                    row_stop=p1,
+                    columns=pick.columns.tolist(),
+                    file_size=st.st_size,
+                    mtime_ns=st.st_mtime_ns,
+                )
+            )
+        return header, view, p0, p1, pick
+
+    @unary
+    async def LocateSignals(
+        self, request: videre_pb2.SignalsRequest, context: grpc.aio.ServicerContext
+    ) -> videre_pb2.SignalsHeader:
+        return (await self._header(request))[0]
+
     @server_stream
     async def GetSignals(
         self, request: videre_pb2.SignalsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[videre_pb2.SignalsChunk]:
-        view, p0, p1, pick = await asyncio.to_thread(self._window, request.window)
-        yield videre_pb2.SignalsChunk(
-            header=videre_pb2.SignalsHeader(
-                dataset_id=view.dataset_id,
-                time_range=window_time_range(view, p0, p1),
-                n_per_type=list(pick.n_per_type),
-                channel_metadata=channel_metadata_to_proto(pick.channel_metadata),
-            )
-        )
+        header, view, p0, p1, pick = await self._header(request)
+        yield videre_pb2.SignalsChunk(header=header)
+        if header.HasField("local"):
+            return
         budget = request.max_block_bytes or DEFAULT_BLOCK_BYTES
         budget = min(max(budget, 1 << 16), MAX_BLOCK_BYTES)
         n_ch = pick.columns.size

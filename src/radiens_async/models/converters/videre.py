@@ -45,14 +45,13 @@ def dataset_ids_frame(msg: videre_pb2.DatasetList) -> pd.DataFrame:
 
 
 def signals_to_model(
-    header: videre_pb2.SignalsHeader, samples: npt.NDArray[np.float32]
+    header: videre_pb2.SignalsHeader, samples: npt.NDArray[np.floating]
 ) -> DatasetSignals:
-    """Signals from the stream's header and the assembled float32 ``(rows, samples)`` array."""
+    """Signals from the stream's header and the assembled ``(rows, samples)`` array."""
     counts = list(header.n_per_type)
     bounds = np.cumsum([0, *counts])
-    parts = [
-        samples[bounds[i] : bounds[i + 1]].astype(np.float64) for i in range(4)
-    ]  # the documented arrays are float64
+    # the documented arrays are float64 (rows of a float64 block are used as they are)
+    parts = [samples[bounds[i] : bounds[i + 1]].astype(np.float64, copy=False) for i in range(4)]
     return DatasetSignals(
         dsource_id=header.dataset_id,
         channel_metadata=channel_metadata_to_model(header.channel_metadata),

@@ -39,6 +39,10 @@ class VidereBase(abc.ABC):
         pass
 
     @abc.abstractmethod
+    async def LocateSignals(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.videre_pb2.SignalsRequest, radiens_async._generated.radiens.v1.videre_pb2.SignalsHeader]') -> None:
+        pass
+
+    @abc.abstractmethod
     async def GetPsd(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.videre_pb2.PsdRequest, radiens_async._generated.radiens.v1.videre_pb2.PsdReply]') -> None:
         pass
 
@@ -73,6 +77,12 @@ class VidereBase(abc.ABC):
                 grpclib.const.Cardinality.UNARY_STREAM,
                 radiens_async._generated.radiens.v1.videre_pb2.SignalsRequest,
                 radiens_async._generated.radiens.v1.videre_pb2.SignalsChunk,
+            ),
+            '/radiens.v1.Videre/LocateSignals': grpclib.const.Handler(
+                self.LocateSignals,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.videre_pb2.SignalsRequest,
+                radiens_async._generated.radiens.v1.videre_pb2.SignalsHeader,
             ),
             '/radiens.v1.Videre/GetPsd': grpclib.const.Handler(
                 self.GetPsd,
@@ -115,6 +125,12 @@ class VidereStub:
             '/radiens.v1.Videre/GetSignals',
             radiens_async._generated.radiens.v1.videre_pb2.SignalsRequest,
             radiens_async._generated.radiens.v1.videre_pb2.SignalsChunk,
+        )
+        self.LocateSignals = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Videre/LocateSignals',
+            radiens_async._generated.radiens.v1.videre_pb2.SignalsRequest,
+            radiens_async._generated.radiens.v1.videre_pb2.SignalsHeader,
         )
         self.GetPsd = grpclib.client.UnaryUnaryMethod(
             channel,

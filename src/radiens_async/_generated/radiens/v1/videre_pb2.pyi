@@ -85,24 +85,48 @@ class WindowRequest(_message.Message):
     def __init__(self, dataset_id: _Optional[str] = ..., mode: _Optional[int] = ..., sec: _Optional[_Iterable[float]] = ..., timestamp: _Optional[_Iterable[int]] = ..., selection: _Optional[_Union[SignalSelection, _Mapping]] = ...) -> None: ...
 
 class SignalsRequest(_message.Message):
-    __slots__ = ("window", "max_block_bytes")
+    __slots__ = ("window", "max_block_bytes", "allow_local")
     WINDOW_FIELD_NUMBER: _ClassVar[int]
     MAX_BLOCK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_LOCAL_FIELD_NUMBER: _ClassVar[int]
     window: WindowRequest
     max_block_bytes: int
-    def __init__(self, window: _Optional[_Union[WindowRequest, _Mapping]] = ..., max_block_bytes: _Optional[int] = ...) -> None: ...
+    allow_local: bool
+    def __init__(self, window: _Optional[_Union[WindowRequest, _Mapping]] = ..., max_block_bytes: _Optional[int] = ..., allow_local: _Optional[bool] = ...) -> None: ...
+
+class LocalBuffer(_message.Message):
+    __slots__ = ("data_path", "n_rows", "n_cols", "row_start", "row_stop", "columns", "file_size", "mtime_ns")
+    DATA_PATH_FIELD_NUMBER: _ClassVar[int]
+    N_ROWS_FIELD_NUMBER: _ClassVar[int]
+    N_COLS_FIELD_NUMBER: _ClassVar[int]
+    ROW_START_FIELD_NUMBER: _ClassVar[int]
+    ROW_STOP_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    FILE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    data_path: str
+    n_rows: int
+    n_cols: int
+    row_start: int
+    row_stop: int
+    columns: _containers.RepeatedScalarFieldContainer[int]
+    file_size: int
+    mtime_ns: int
+    def __init__(self, data_path: _Optional[str] = ..., n_rows: _Optional[int] = ..., n_cols: _Optional[int] = ..., row_start: _Optional[int] = ..., row_stop: _Optional[int] = ..., columns: _Optional[_Iterable[int]] = ..., file_size: _Optional[int] = ..., mtime_ns: _Optional[int] = ...) -> None: ...
 
 class SignalsHeader(_message.Message):
-    __slots__ = ("dataset_id", "time_range", "n_per_type", "channel_metadata")
+    __slots__ = ("dataset_id", "time_range", "n_per_type", "channel_metadata", "local")
     DATASET_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
     N_PER_TYPE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_METADATA_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_FIELD_NUMBER: _ClassVar[int]
     dataset_id: str
     time_range: _datasets_pb2.TimeRange
     n_per_type: _containers.RepeatedScalarFieldContainer[int]
     channel_metadata: _allego_pb2.ChannelMetadataReply
-    def __init__(self, dataset_id: _Optional[str] = ..., time_range: _Optional[_Union[_datasets_pb2.TimeRange, _Mapping]] = ..., n_per_type: _Optional[_Iterable[int]] = ..., channel_metadata: _Optional[_Union[_allego_pb2.ChannelMetadataReply, _Mapping]] = ...) -> None: ...
+    local: LocalBuffer
+    def __init__(self, dataset_id: _Optional[str] = ..., time_range: _Optional[_Union[_datasets_pb2.TimeRange, _Mapping]] = ..., n_per_type: _Optional[_Iterable[int]] = ..., channel_metadata: _Optional[_Union[_allego_pb2.ChannelMetadataReply, _Mapping]] = ..., local: _Optional[_Union[LocalBuffer, _Mapping]] = ...) -> None: ...
 
 class SignalsChunk(_message.Message):
     __slots__ = ("header", "block")

@@ -62,6 +62,11 @@ class VidereStub:
                 request_serializer=radiens_dot_v1_dot_videre__pb2.SignalsRequest.SerializeToString,
                 response_deserializer=radiens_dot_v1_dot_videre__pb2.SignalsChunk.FromString,
                 _registered_method=True)
+        self.LocateSignals = channel.unary_unary(
+                '/radiens.v1.Videre/LocateSignals',
+                request_serializer=radiens_dot_v1_dot_videre__pb2.SignalsRequest.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_videre__pb2.SignalsHeader.FromString,
+                _registered_method=True)
         self.GetPsd = channel.unary_unary(
                 '/radiens.v1.Videre/GetPsd',
                 request_serializer=radiens_dot_v1_dot_videre__pb2.PsdRequest.SerializeToString,
@@ -103,6 +108,14 @@ class VidereServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LocateSignals(self, request, context):
+        """The header of a window, with where its samples lie on disk when allow_local is set and the
+        dataset is memory-mappable (local unset: read them with GetSignals).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetPsd(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -136,6 +149,11 @@ def add_VidereServicer_to_server(servicer, server):
                     servicer.GetSignals,
                     request_deserializer=radiens_dot_v1_dot_videre__pb2.SignalsRequest.FromString,
                     response_serializer=radiens_dot_v1_dot_videre__pb2.SignalsChunk.SerializeToString,
+            ),
+            'LocateSignals': grpc.unary_unary_rpc_method_handler(
+                    servicer.LocateSignals,
+                    request_deserializer=radiens_dot_v1_dot_videre__pb2.SignalsRequest.FromString,
+                    response_serializer=radiens_dot_v1_dot_videre__pb2.SignalsHeader.SerializeToString,
             ),
             'GetPsd': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPsd,
@@ -278,6 +296,33 @@ class Videre:
             '/radiens.v1.Videre/GetSignals',
             radiens_dot_v1_dot_videre__pb2.SignalsRequest.SerializeToString,
             radiens_dot_v1_dot_videre__pb2.SignalsChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LocateSignals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Videre/LocateSignals',
+            radiens_dot_v1_dot_videre__pb2.SignalsRequest.SerializeToString,
+            radiens_dot_v1_dot_videre__pb2.SignalsHeader.FromString,
             options,
             channel_credentials,
             insecure,
