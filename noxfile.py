@@ -44,6 +44,7 @@ def bench(session: nox.Session) -> None:
         "spike_latency.py",
         "dsp_throughput.py",
         "videre_signals.py",
+        "closed_loop_latency.py",
     ):
         session.run("python", f"benchmarks/{script}", *session.posargs)
 
