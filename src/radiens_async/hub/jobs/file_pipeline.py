@@ -26,6 +26,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +50,8 @@ DEFAULT_WORKERS = 2
 # one core, so cancellation is seen well within a second, and a few MB per buffer.
 _VALUES_PER_CHUNK = 1 << 22
 _MIN_CHUNK = 4096
+# How often a wait for a chunk checks the stop flag.
+_STOP_POLL_S = 0.02
 
 ProgressCallback = Callable[[float], None]
 
@@ -121,6 +124,19 @@ def _read_chunk(
     if plan.factor > 1:
         core = core[:, :: plan.factor]  # core0 is a multiple of factor past plan.start
     return np.ascontiguousarray(core, dtype=np.float32)
+
+
+def _result_unless_stopped(
+    future: Future[npt.NDArray[np.float32]], stop: threading.Event
+) -> npt.NDArray[np.float32]:
+    """The chunk's result; raises :class:`JobCancelled` as soon as ``stop`` is set."""
+    while True:
+        if stop.is_set():
+            raise JobCancelled("cancelled")
+        try:
+            return future.result(timeout=_STOP_POLL_S)
+        except FuturesTimeout:
+            continue
 
 
 def _selection(columns: Sequence[int], n_channels: int) -> slice | list[int]:
@@ -199,14 +215,14 @@ def run_xdat_pipeline(
             flush_interval_s=5.0,
         )
         done_s = 0.0
-        with writer, ThreadPoolExecutor(max(1, workers), "dsp-chunk") as pool:
-            pending: deque[tuple[int, Future[npt.NDArray[np.float32]]]] = deque()
-            next_i = 0
-            try:
+        pool = ThreadPoolExecutor(max(1, workers), "dsp-chunk")
+        finished = False
+        try:
+            with writer:
+                pending: deque[tuple[int, Future[npt.NDArray[np.float32]]]] = deque()
+                next_i = 0
                 while next_i < len(starts) or pending:
                     while next_i < len(starts) and len(pending) < workers + 1:
-                        if stop.is_set():
-                            raise JobCancelled("cancelled")
                         c0 = starts[next_i]
                         c1 = min(c0 + chunk, plan.stop)
                         pending.append(
@@ -214,16 +230,15 @@ def run_xdat_pipeline(
                         )
                         next_i += 1
                     n_core, future = pending.popleft()
-                    block = future.result()
-                    if stop.is_set():
-                        raise JobCancelled("cancelled")
+                    block = _result_unless_stopped(future, stop)
                     writer.append(block)
                     done_s += n_core / fs
                     if on_progress is not None:
                         on_progress(done_s)
-            except BaseException:
-                for _, future in pending:
-                    future.cancel()
-                raise
+            finished = True
+        finally:
+            # on a cancel or failure, do not wait for the chunks in flight: they only read the
+            # source, and their results are dropped
+            pool.shutdown(wait=finished, cancel_futures=True)
         staged.commit()
     return staged.final_paths.json
