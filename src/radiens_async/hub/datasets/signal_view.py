@@ -144,6 +144,11 @@ def resolve_window(
         )
     if mode == TrsMode.TO_HEAD:
         p1 = n
+        if not 0 <= p0 < n:
+            raise InvalidArgument(
+                f"time range start {shown[0]} s is outside the data of {view.dataset_id}"
+                f" {view.describe_range()}"
+            )
     if p1 < p0:
         raise InvalidArgument(f"time range {shown} is reversed (end before start)")
     if p1 == p0:
