@@ -236,3 +236,47 @@ def write_results(name: str, results: dict[str, Any]) -> Path:
     }
     path.write_text(json.dumps(doc, indent=2) + "\n")
     return path
+
+
+# ---------------------------------------------------------------------------- latency runs
+def latency_args(
+    description: str, quick_s: float, full_s: float, argv: Sequence[str] | None
+) -> Any:
+    """Command line of a latency benchmark: ``--quick``, ``--channels``, ``--seconds``,
+    ``--repeats`` (returns an ``argparse.Namespace`` with seconds and repeats filled in)."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--quick", action="store_true", help="smoke run: fewer, shorter runs")
+    p.add_argument("--channels", type=int, nargs="+", default=[32, 1024], help="channel counts")
+    p.add_argument("--seconds", type=float, default=None, help="seconds per run")
+    p.add_argument("--repeats", type=int, default=None, help="runs per channel count")
+    args = p.parse_args(argv)
+    args.seconds = args.seconds or (quick_s if args.quick else full_s)
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    return args
+
+
+async def runs_per_channel_count(
+    args: Any, run_once: Any, describe: Any, *hub_args: str
+) -> dict[int, list[Any]]:
+    """Start one hub; for each channel count, ``await run_once(address, n, seconds)``
+    ``args.repeats`` times, printing ``describe(run)`` after each."""
+    runs: dict[int, list[Any]] = {}
+    with running_hub(*hub_args) as hub:
+        print(f"hub {hub.address} (pid {hub.pid})", flush=True)
+        for n in args.channels:
+            runs[n] = []
+            for _ in range(args.repeats):
+                r = await run_once(hub.address, n, args.seconds)
+                runs[n].append(r)
+                print(f"  {n} channels: {describe(r)}", flush=True)
+    return runs
+
+
+def target_cell(summary: dict[str, Any]) -> str:
+    """``'<= 5 ms: met'`` / ``'MISSED'`` / ``'-'`` for a summary with a p99 target."""
+    target = summary["target_p99_ms"]
+    if target is None:
+        return "-"
+    return f"<= {target:g} ms: {'met' if summary['meets_target'] else 'MISSED'}"

@@ -124,32 +124,22 @@ def summarize(runs: list[LatencyRun]) -> dict[str, object]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    p.add_argument("--quick", action="store_true", help="smoke run: fewer, shorter runs")
-    p.add_argument("--channels", type=int, nargs="+", default=[32, 1024], help="channel counts")
-    p.add_argument("--seconds", type=float, default=None, help="seconds per run")
-    p.add_argument("--repeats", type=int, default=None, help="runs per channel count")
-    args = p.parse_args(argv)
-    args.seconds = args.seconds or (3.0 if args.quick else 10.0)
-    args.repeats = args.repeats or (1 if args.quick else 3)
+    args: argparse.Namespace = bs.latency_args(__doc__.split("\n", 1)[0], 3.0, 10.0, argv)
     return args
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
-    runs: dict[int, list[LatencyRun]] = {}
-    with bs.running_hub("--cache-seconds", "2") as hub:
-        print(f"hub {hub.address} (pid {hub.pid})", flush=True)
-        for n in args.channels:
-            runs[n] = []
-            for _ in range(args.repeats):
-                r = await latency_run(hub.address, n, args.seconds)
-                runs[n].append(r)
-                print(
-                    f"  {n} channels: p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms (hub part "
-                    f"{r.hub_p99_ms:.2f}, transport {r.wire_p99_ms:.2f}) over "
-                    f"{r.timed_chunks} chunks, {r.missed} missed",
-                    flush=True,
-                )
+    runs = await bs.runs_per_channel_count(
+        args,
+        latency_run,
+        lambda r: (
+            f"p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms (hub part "
+            f"{r.hub_p99_ms:.2f}, transport {r.wire_p99_ms:.2f}) over "
+            f"{r.timed_chunks} chunks, {r.missed} missed"
+        ),
+        "--cache-seconds",
+        "2",
+    )
     summaries = [summarize(rs) for rs in runs.values()]
     bs.print_table(
         "Sample-to-client latency from start='head' (medians over runs; counts are totals)",
@@ -159,8 +149,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
           s["missed_samples"], s["p50_ms"], s["p99_ms"], s["max_ms"],
           f"{s['hub_p50_ms']:.2f} / {s['hub_p99_ms']:.2f}",
           f"{s['transport_p50_ms']:.2f} / {s['transport_p99_ms']:.2f}", s["client_cpu"],
-          "-" if s["target_p99_ms"] is None
-          else f"<= {s['target_p99_ms']:g} ms: {'met' if s['meets_target'] else 'MISSED'}"]
+          bs.target_cell(s)]
          for s in summaries],
     )  # fmt: skip
     print(
