@@ -56,14 +56,14 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="about 20 s instead of 2 minutes")
     parser.add_argument("--seconds", type=float, help="stream seconds per action")
     args = parser.parse_args()
-    seconds = args.seconds or (8.0 if args.quick else 60.0)
+    seconds = args.seconds or (8.0 if args.quick else 80.0)
     results: list[ClosedLoopResult] = []
     with bs.running_hub() as hub:
         for action in ("dout", "stim"):
             r = asyncio.run(
                 run_closed_loop(
                     hub.address,
-                    seconds=seconds if action == "dout" else seconds / 3,
+                    seconds=seconds if action == "dout" else seconds / 4,
                     n_channels=N_CHANNELS,
                     action=action,
                     verbose=False,
