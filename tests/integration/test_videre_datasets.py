@@ -60,6 +60,26 @@ async def test_link_metadata_ids_and_clear(address: str, tmp_path: Path) -> None
         assert n == 1 and "lmc_a" not in await _ids(videre)
 
 
+async def test_list_dir(address: str, tmp_path: Path) -> None:
+    write_xdat(tmp_path, "ls_a", n=10_000)
+    write_xdat(tmp_path, "ls_b", n=20_000)
+    (tmp_path / "notes.txt").write_text("not data")
+    async with radiens.AsyncVidereClient(address) as videre:
+        table = await videre.list_dir(tmp_path, sort_by="name")
+        assert table["base_name"].tolist() == ["ls_a", "ls_b"]
+        assert table["type"].tolist() == ["xdat", "xdat"] and table["num_files"].tolist() == [3, 3]
+        assert table["dur_sec"].tolist() == [1.0, 2.0] and table["num_chan"].tolist() == [6, 6]
+        assert table.loc[1, "bytes_primary_data"] == 20_000 * 6 * 4 + 20_000 * 8
+        assert (await videre.list_dir(tmp_path, sort_by="size"))["base_name"][0] == "ls_b"
+        assert (await videre.list_dir(tmp_path, include="spikes")).empty
+        with pytest.raises(InvalidArgument, match="must be in"):
+            await videre.list_dir(tmp_path, sort_by="colour")
+        with pytest.raises(InvalidArgument, match="is not a directory"):
+            await videre.list_dir(tmp_path / "notes.txt")
+        with pytest.raises(NotFound):
+            await videre.list_dir(tmp_path / "nowhere")
+
+
 async def test_get_metadata_by_path_links_it(address: str, tmp_path: Path) -> None:
     path, _ = write_xdat(tmp_path, "bypath", n=1000)
     async with radiens.AsyncVidereClient(address) as videre:

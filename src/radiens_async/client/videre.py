@@ -288,6 +288,50 @@ class AsyncVidereClient(AsyncHubClient):
                 del self._metadata_cache[d]
         return reply.num_unlinked, dataset_ids_frame(reply.remaining)
 
+    async def list_dir(
+        self, req_dir: str | Path = "", sort_by: str = "date", include: str = "all"
+    ) -> pd.DataFrame:
+        """Lists the data file sets in a directory of the hub's machine.
+
+        Parameters
+        ----------
+        req_dir : str or Path
+            The directory (default ``~/radix/data``).
+        sort_by : {'date', 'name', 'size', 'type'}
+        include : str
+            ``'all'`` or a lowercase file type (``'xdat'``, ``'spikes'``, ``'nwb'`` ...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``path``, ``base_name``, ``type``, ``dataset_uid``, ``num_files``,
+            ``bytes_primary_data``, ``bytes_meta_data``, ``bytes_total``, ``timestamp``,
+            ``num_chan``, ``dur_sec``, ``samp_freq``, ``checksum``, ``provenance``.
+
+        Raises
+        ------
+        InvalidArgument
+            Not a directory, or an unknown ``sort_by``.
+        NotFound
+            The directory does not exist.
+
+        Examples
+        --------
+        >>> (await videre.list_dir('~/data', include='xdat'))[['base_name', 'dur_sec']]
+        ... # doctest: +SKIP
+        """
+        if not isinstance(req_dir, str | Path):
+            raise InvalidArgument(f"req_dir must be a str or Path, got {type(req_dir).__name__}")
+        request = videre_pb2.ListDirRequest(
+            directory=str(req_dir),  # the hub expands ~ (its own files)
+            sort_by=sort_by,
+            include=include,
+        )
+        reply = await self._videre("ListDir", request)
+        columns = [f.name for f in videre_pb2.FileSetEntry.DESCRIPTOR.fields]
+        rows = [[getattr(e, c) for c in columns] for e in reply.entries]
+        return pd.DataFrame(rows, columns=columns)
+
     # -- Summa --------------------------------------------------------------------------
     async def summa_launch_session_analysis(
         self,

@@ -113,6 +113,7 @@ class VidereClient(SyncClientBase):
     get_data_file_metadata = blocking(AsyncVidereClient.get_data_file_metadata)
     get_dataset_ids = blocking(AsyncVidereClient.get_dataset_ids)
     clear_dataset = blocking(AsyncVidereClient.clear_dataset)
+    list_dir = blocking(AsyncVidereClient.list_dir)
     summa_launch_session_analysis = blocking(AsyncVidereClient.summa_launch_session_analysis)
     summa_session_status = blocking(AsyncVidereClient.summa_session_status)
     summa_get_session_aggregate_statistics = blocking(

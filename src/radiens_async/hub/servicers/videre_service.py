@@ -25,6 +25,7 @@ from radiens_async.dsp.psd import PsdResult, psd_of_block
 from radiens_async.errors import FailedPrecondition, InvalidArgument, NotFound
 from radiens_async.formats.xdat_metadata import SignalKind
 from radiens_async.hub.datasets.catalog import DatasetCatalog
+from radiens_async.hub.datasets.file_listing import list_data_files
 from radiens_async.hub.datasets.signal_view import (
     KINDS,
     ChannelPick,
@@ -146,6 +147,20 @@ class VidereService(videre_pb2_grpc.VidereServicer):
     ) -> videre_pb2.ClearReply:
         n = await asyncio.to_thread(self.catalog.clear, list(request.dataset_ids))
         return videre_pb2.ClearReply(num_unlinked=n, remaining=self._list())
+
+    @unary
+    async def ListDir(
+        self, request: videre_pb2.ListDirRequest, context: grpc.aio.ServicerContext
+    ) -> videre_pb2.ListDirReply:
+        entries = await asyncio.to_thread(
+            list_data_files, request.directory, request.sort_by or "date", request.include or "all"
+        )
+        return videre_pb2.ListDirReply(
+            entries=[
+                videre_pb2.FileSetEntry(**{k: v for k, v in vars(e).items() if k != "mtime"})
+                for e in entries
+            ]
+        )
 
     # -- windows ------------------------------------------------------------------------
     def _view(self, dataset_id: str) -> SignalView:

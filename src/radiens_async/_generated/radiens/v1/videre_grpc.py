@@ -46,6 +46,10 @@ class VidereBase(abc.ABC):
     async def GetPsd(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.videre_pb2.PsdRequest, radiens_async._generated.radiens.v1.videre_pb2.PsdReply]') -> None:
         pass
 
+    @abc.abstractmethod
+    async def ListDir(self, stream: 'grpclib.server.Stream[radiens_async._generated.radiens.v1.videre_pb2.ListDirRequest, radiens_async._generated.radiens.v1.videre_pb2.ListDirReply]') -> None:
+        pass
+
     def __mapping__(self) -> typing.Dict[str, grpclib.const.Handler]:
         return {
             '/radiens.v1.Videre/LinkDataFile': grpclib.const.Handler(
@@ -89,6 +93,12 @@ class VidereBase(abc.ABC):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 radiens_async._generated.radiens.v1.videre_pb2.PsdRequest,
                 radiens_async._generated.radiens.v1.videre_pb2.PsdReply,
+            ),
+            '/radiens.v1.Videre/ListDir': grpclib.const.Handler(
+                self.ListDir,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                radiens_async._generated.radiens.v1.videre_pb2.ListDirRequest,
+                radiens_async._generated.radiens.v1.videre_pb2.ListDirReply,
             ),
         }
 
@@ -137,6 +147,12 @@ class VidereStub:
             '/radiens.v1.Videre/GetPsd',
             radiens_async._generated.radiens.v1.videre_pb2.PsdRequest,
             radiens_async._generated.radiens.v1.videre_pb2.PsdReply,
+        )
+        self.ListDir = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/radiens.v1.Videre/ListDir',
+            radiens_async._generated.radiens.v1.videre_pb2.ListDirRequest,
+            radiens_async._generated.radiens.v1.videre_pb2.ListDirReply,
         )
 
 

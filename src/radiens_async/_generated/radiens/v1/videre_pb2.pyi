@@ -178,6 +178,54 @@ class PsdReply(_message.Message):
     channel_metadata: _allego_pb2.ChannelMetadataReply
     def __init__(self, dataset_id: _Optional[str] = ..., time_range: _Optional[_Union[_datasets_pb2.TimeRange, _Mapping]] = ..., frequencies: _Optional[_Iterable[float]] = ..., psd: _Optional[bytes] = ..., n_channels: _Optional[int] = ..., freq_bin_width: _Optional[float] = ..., window_type: _Optional[int] = ..., scaling: _Optional[int] = ..., samp_freq: _Optional[float] = ..., channel_metadata: _Optional[_Union[_allego_pb2.ChannelMetadataReply, _Mapping]] = ...) -> None: ...
 
+class ListDirRequest(_message.Message):
+    __slots__ = ("directory", "sort_by", "include")
+    DIRECTORY_FIELD_NUMBER: _ClassVar[int]
+    SORT_BY_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_FIELD_NUMBER: _ClassVar[int]
+    directory: str
+    sort_by: str
+    include: str
+    def __init__(self, directory: _Optional[str] = ..., sort_by: _Optional[str] = ..., include: _Optional[str] = ...) -> None: ...
+
+class FileSetEntry(_message.Message):
+    __slots__ = ("path", "base_name", "type", "dataset_uid", "num_files", "bytes_primary_data", "bytes_meta_data", "bytes_total", "timestamp", "num_chan", "dur_sec", "samp_freq", "checksum", "provenance")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    BASE_NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATASET_UID_FIELD_NUMBER: _ClassVar[int]
+    NUM_FILES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_PRIMARY_DATA_FIELD_NUMBER: _ClassVar[int]
+    BYTES_META_DATA_FIELD_NUMBER: _ClassVar[int]
+    BYTES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    NUM_CHAN_FIELD_NUMBER: _ClassVar[int]
+    DUR_SEC_FIELD_NUMBER: _ClassVar[int]
+    SAMP_FREQ_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    PROVENANCE_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    base_name: str
+    type: str
+    dataset_uid: str
+    num_files: int
+    bytes_primary_data: int
+    bytes_meta_data: int
+    bytes_total: int
+    timestamp: str
+    num_chan: int
+    dur_sec: float
+    samp_freq: float
+    checksum: str
+    provenance: str
+    def __init__(self, path: _Optional[str] = ..., base_name: _Optional[str] = ..., type: _Optional[str] = ..., dataset_uid: _Optional[str] = ..., num_files: _Optional[int] = ..., bytes_primary_data: _Optional[int] = ..., bytes_meta_data: _Optional[int] = ..., bytes_total: _Optional[int] = ..., timestamp: _Optional[str] = ..., num_chan: _Optional[int] = ..., dur_sec: _Optional[float] = ..., samp_freq: _Optional[float] = ..., checksum: _Optional[str] = ..., provenance: _Optional[str] = ...) -> None: ...
+
+class ListDirReply(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[FileSetEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[FileSetEntry, _Mapping]]] = ...) -> None: ...
+
 class MetricsTarget(_message.Message):
     __slots__ = ("dataset_id",)
     DATASET_ID_FIELD_NUMBER: _ClassVar[int]

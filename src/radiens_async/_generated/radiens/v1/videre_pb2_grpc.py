@@ -72,6 +72,11 @@ class VidereStub:
                 request_serializer=radiens_dot_v1_dot_videre__pb2.PsdRequest.SerializeToString,
                 response_deserializer=radiens_dot_v1_dot_videre__pb2.PsdReply.FromString,
                 _registered_method=True)
+        self.ListDir = channel.unary_unary(
+                '/radiens.v1.Videre/ListDir',
+                request_serializer=radiens_dot_v1_dot_videre__pb2.ListDirRequest.SerializeToString,
+                response_deserializer=radiens_dot_v1_dot_videre__pb2.ListDirReply.FromString,
+                _registered_method=True)
 
 
 class VidereServicer:
@@ -122,6 +127,13 @@ class VidereServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDir(self, request, context):
+        """The data file sets in a directory of the hub's machine.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VidereServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -159,6 +171,11 @@ def add_VidereServicer_to_server(servicer, server):
                     servicer.GetPsd,
                     request_deserializer=radiens_dot_v1_dot_videre__pb2.PsdRequest.FromString,
                     response_serializer=radiens_dot_v1_dot_videre__pb2.PsdReply.SerializeToString,
+            ),
+            'ListDir': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDir,
+                    request_deserializer=radiens_dot_v1_dot_videre__pb2.ListDirRequest.FromString,
+                    response_serializer=radiens_dot_v1_dot_videre__pb2.ListDirReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -350,6 +367,33 @@ class Videre:
             '/radiens.v1.Videre/GetPsd',
             radiens_dot_v1_dot_videre__pb2.PsdRequest.SerializeToString,
             radiens_dot_v1_dot_videre__pb2.PsdReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDir(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/radiens.v1.Videre/ListDir',
+            radiens_dot_v1_dot_videre__pb2.ListDirRequest.SerializeToString,
+            radiens_dot_v1_dot_videre__pb2.ListDirReply.FromString,
             options,
             channel_credentials,
             insecure,
