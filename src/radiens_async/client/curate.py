@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
 
 from radiens_async._generated.radiens.v1 import common_pb2, curate_grpc, curate_pb2
 from radiens_async.client.base import AsyncHubClient
@@ -31,6 +35,46 @@ from radiens_async.utils.enums import ClientType, RadiensFileType
 __all__ = ["AsyncCurateClient"]
 
 PathLike = str | os.PathLike[str]
+Method = TypeVar("Method", bound=Callable[..., Coroutine[Any, Any, DspJob]])
+
+# The parameters, result and errors every DSP operation shares, documented once.
+_JOB_SECTIONS = """\
+source_path, target_path : str or pathlib.Path
+    XDAT source and target (``<dir>/<base>``).
+force : bool
+    Replace the target if it exists.
+hub_name : str
+    Accepted for the documented signature; must be this client's hub.
+
+Returns
+-------
+DspJob
+    ``await`` it for the target's :class:`DatasetMetadata`.
+
+Raises
+------
+InvalidArgument
+    {invalid}; the source or the target is not XDAT.
+NotFound
+    The source or the target's directory does not exist.
+AlreadyExists
+    The target exists and ``force`` is false.
+"""
+
+
+def _job_doc(invalid: str) -> Callable[[Method], Method]:
+    """Complete a DSP operation's docstring: its ``{job_sections}`` line becomes the shared
+    parameters, returns and errors (``invalid``: what this operation refuses)."""
+
+    def complete(method: Method) -> Method:
+        doc = method.__doc__ or ""
+        line = next(ln for ln in doc.splitlines() if ln.strip() == "{job_sections}")
+        indent = line[: len(line) - len(line.lstrip())]
+        sections = textwrap.indent(_JOB_SECTIONS.format(invalid=invalid), indent).lstrip()
+        method.__doc__ = doc.replace("{job_sections}", sections)
+        return method
+
+    return complete
 
 
 def _path(name: str, value: object) -> str:
@@ -58,6 +102,13 @@ def _integer(name: str, value: object) -> int:
     return int(value)
 
 
+def _band(low_cutoff_freq: object, high_cutoff_freq: object) -> curate_pb2.BandParams:
+    return curate_pb2.BandParams(
+        low_hz=_number("low_cutoff_freq", low_cutoff_freq),
+        high_hz=_number("high_cutoff_freq", high_cutoff_freq),
+    )
+
+
 class AsyncCurateClient(AsyncHubClient):
     """Curate: DSP on recorded XDAT files and file conversion, as hub jobs.
 
@@ -72,9 +123,6 @@ class AsyncCurateClient(AsyncHubClient):
     ...         print(p.frac_complete)
     ...     meta = await job
     """
-
-    _stub: curate_grpc.CurateStub | None = None
-    _stub_channel: object = None
 
     @property
     def type(self) -> ClientType:
@@ -93,13 +141,8 @@ class AsyncCurateClient(AsyncHubClient):
 
     # -- transport ----------------------------------------------------------------------
     async def _curate_call(self, method: str, request: Any, timeout: float | None = None) -> Any:
-        await self._transport.open()
-        # the transport keeps one stub per service it knows; Curate's lives here, on the same
-        # channel (rebuilt if the transport reconnected)
-        channel = self._transport._channel
-        if self._stub is None or self._stub_channel is not channel:
-            self._stub, self._stub_channel = curate_grpc.CurateStub(channel), channel
-        return await self._transport.call(getattr(self._stub, method), request, timeout=timeout)
+        stub = await self._transport.stub(curate_grpc.CurateStub)
+        return await self._transport.call(getattr(stub, method), request, timeout=timeout)
 
     def _check_hub(self, hub_name: str | None) -> None:
         if hub_name is not None and hub_name not in (DEFAULT_HUB, self.hub):
@@ -110,30 +153,33 @@ class AsyncCurateClient(AsyncHubClient):
 
     async def _submit(
         self,
+        op: str,
+        params: Message,
         source_path: PathLike,
         target_path: PathLike,
         force: bool,
         hub_name: str | None,
-        **op: Any,
     ) -> DspJob:
+        """Start the DSP operation ``op`` (a field of ``DspRequest``) with its ``params``."""
         self._check_hub(hub_name)
         request = curate_pb2.DspRequest(
             source_path=_path("source_path", source_path),
             target_path=_path("target_path", target_path),
             force=bool(force),
-            **op,
         )
+        getattr(request, op).CopyFrom(params)
         reply = await self._curate_call("SubmitDsp", request)
         return DspJob(self, job_status_to_model(reply))
 
     # -- filters ------------------------------------------------------------------------
+    @_job_doc("The cut-off is not in (0, fs/2)")
     async def dsp_low_pass_filter(
         self,
         cutoff_freq: float,
         source_path: PathLike,
         target_path: PathLike,
         force: bool = False,
-        hub_name: str | None = None,
+        hub_name: str = DEFAULT_HUB,
     ) -> DspJob:
         """Low-pass filter (Butterworth, order 4, zero phase) the source into the target.
 
@@ -141,55 +187,40 @@ class AsyncCurateClient(AsyncHubClient):
         ----------
         cutoff_freq : float
             Cut-off frequency in Hz; must be < fs/2 of the source.
-        source_path, target_path : str or pathlib.Path
-            XDAT source and target (``<dir>/<base>``).
-        force : bool
-            Replace the target if it exists.
-        hub_name : str, optional
-            Accepted for the documented signature; must be this client's hub.
-
-        Returns
-        -------
-        DspJob
-            ``await`` it for the target's :class:`DatasetMetadata`.
-
-        Raises
-        ------
-        InvalidArgument
-            Cut-off >= fs/2 or <= 0; source or target not XDAT.
-        NotFound
-            The source or the target's directory does not exist.
-        AlreadyExists
-            The target exists and ``force`` is false.
-
+        {job_sections}
         Examples
         --------
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
         ...     meta = await (await curate.dsp_low_pass_filter(750, "./rec", "./rec_lp"))
         """
         params = curate_pb2.CutoffParams(cutoff_hz=_number("cutoff_freq", cutoff_freq))
-        return await self._submit(source_path, target_path, force, hub_name, low_pass=params)
+        return await self._submit("low_pass", params, source_path, target_path, force, hub_name)
 
+    @_job_doc("The cut-off is not in (0, fs/2)")
     async def dsp_high_pass_filter(
         self,
         cutoff_freq: float,
         source_path: PathLike,
         target_path: PathLike,
         force: bool = False,
-        hub_name: str | None = None,
+        hub_name: str = DEFAULT_HUB,
     ) -> DspJob:
         """High-pass filter (Butterworth, order 4, zero phase) the source into the target.
 
-        Parameters, returns and errors as :meth:`dsp_low_pass_filter`.
-
+        Parameters
+        ----------
+        cutoff_freq : float
+            Cut-off frequency in Hz; must be < fs/2 of the source.
+        {job_sections}
         Examples
         --------
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
         ...     job = await curate.dsp_high_pass_filter(20, "./rec", "./rec_hp")
         """
         params = curate_pb2.CutoffParams(cutoff_hz=_number("cutoff_freq", cutoff_freq))
-        return await self._submit(source_path, target_path, force, hub_name, high_pass=params)
+        return await self._submit("high_pass", params, source_path, target_path, force, hub_name)
 
+    @_job_doc("An edge is not in (0, fs/2), or low >= high")
     async def dsp_band_pass_filter(
         self,
         low_cutoff_freq: float,
@@ -197,7 +228,7 @@ class AsyncCurateClient(AsyncHubClient):
         source_path: PathLike,
         target_path: PathLike,
         force: bool = False,
-        hub_name: str | None = None,
+        hub_name: str = DEFAULT_HUB,
     ) -> DspJob:
         """Band-pass filter (Butterworth, 2 poles per edge, zero phase) the source.
 
@@ -205,31 +236,16 @@ class AsyncCurateClient(AsyncHubClient):
         ----------
         low_cutoff_freq, high_cutoff_freq : float
             Band edges in Hz; ``0 < low < high < fs/2``.
-        source_path, target_path, force, hub_name
-            As :meth:`dsp_low_pass_filter`.
-
-        Returns
-        -------
-        DspJob
-
-        Raises
-        ------
-        InvalidArgument
-            An edge >= fs/2 or <= 0, or ``low >= high``.
-        NotFound, AlreadyExists
-            As :meth:`dsp_low_pass_filter`.
-
+        {job_sections}
         Examples
         --------
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
         ...     job = await curate.dsp_band_pass_filter(300, 6000, "./rec", "./rec_bp")
         """
-        params = curate_pb2.BandParams(
-            low_hz=_number("low_cutoff_freq", low_cutoff_freq),
-            high_hz=_number("high_cutoff_freq", high_cutoff_freq),
-        )
-        return await self._submit(source_path, target_path, force, hub_name, band_pass=params)
+        params = _band(low_cutoff_freq, high_cutoff_freq)
+        return await self._submit("band_pass", params, source_path, target_path, force, hub_name)
 
+    @_job_doc("An edge is not in (0, fs/2), or low >= high")
     async def dsp_band_stop_filter(
         self,
         low_cutoff_freq: float,
@@ -237,23 +253,24 @@ class AsyncCurateClient(AsyncHubClient):
         source_path: PathLike,
         target_path: PathLike,
         force: bool = False,
-        hub_name: str | None = None,
+        hub_name: str = DEFAULT_HUB,
     ) -> DspJob:
         """Band-stop filter (Butterworth, 2 poles per edge, zero phase) the source.
 
-        Parameters, returns and errors as :meth:`dsp_band_pass_filter`.
-
+        Parameters
+        ----------
+        low_cutoff_freq, high_cutoff_freq : float
+            Edges of the rejected band in Hz; ``0 < low < high < fs/2``.
+        {job_sections}
         Examples
         --------
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
         ...     job = await curate.dsp_band_stop_filter(750, 2000, "./rec", "./rec_bs")
         """
-        params = curate_pb2.BandParams(
-            low_hz=_number("low_cutoff_freq", low_cutoff_freq),
-            high_hz=_number("high_cutoff_freq", high_cutoff_freq),
-        )
-        return await self._submit(source_path, target_path, force, hub_name, band_stop=params)
+        params = _band(low_cutoff_freq, high_cutoff_freq)
+        return await self._submit("band_stop", params, source_path, target_path, force, hub_name)
 
+    @_job_doc("The ``freq`` is not in (0, fs/2), or ``bandwidth`` <= 0")
     async def dsp_notch_filter(
         self,
         freq: float,
@@ -261,7 +278,7 @@ class AsyncCurateClient(AsyncHubClient):
         source_path: PathLike,
         target_path: PathLike,
         force: bool = False,
-        hub_name: str | None = None,
+        hub_name: str = DEFAULT_HUB,
     ) -> DspJob:
         """Notch filter (2nd-order IIR, zero phase) at ``freq`` with width ``bandwidth``.
 
@@ -271,20 +288,7 @@ class AsyncCurateClient(AsyncHubClient):
             Notch frequency in Hz; must be < fs/2.
         bandwidth : float
             Width of the notch in Hz; must be > 0.
-        source_path, target_path, force, hub_name
-            As :meth:`dsp_low_pass_filter`.
-
-        Returns
-        -------
-        DspJob
-
-        Raises
-        ------
-        InvalidArgument
-            ``freq`` >= fs/2 or <= 0, ``bandwidth`` <= 0.
-        NotFound, AlreadyExists
-            As :meth:`dsp_low_pass_filter`.
-
+        {job_sections}
         Examples
         --------
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
@@ -293,9 +297,10 @@ class AsyncCurateClient(AsyncHubClient):
         params = curate_pb2.NotchParams(
             freq_hz=_number("freq", freq), bandwidth_hz=_number("bandwidth", bandwidth)
         )
-        return await self._submit(source_path, target_path, force, hub_name, notch=params)
+        return await self._submit("notch", params, source_path, target_path, force, hub_name)
 
     # -- references ---------------------------------------------------------------------
+    @_job_doc("An unknown channel, or both channels the same")
     async def dsp_paired_diff(
         self,
         source_chan: int,
@@ -303,7 +308,7 @@ class AsyncCurateClient(AsyncHubClient):
         source_path: PathLike,
         target_path: PathLike,
         force: bool = False,
-        hub_name: str | None = None,
+        hub_name: str = DEFAULT_HUB,
     ) -> DspJob:
         """Source channel becomes source - reference; the reference channel is zeroed.
 
@@ -311,20 +316,7 @@ class AsyncCurateClient(AsyncHubClient):
         ----------
         source_chan, ref_chan : int
             Amplifier channels by native index; must differ.
-        source_path, target_path, force, hub_name
-            As :meth:`dsp_low_pass_filter`.
-
-        Returns
-        -------
-        DspJob
-
-        Raises
-        ------
-        InvalidArgument
-            Unknown channel, or both the same.
-        NotFound, AlreadyExists
-            As :meth:`dsp_low_pass_filter`.
-
+        {job_sections}
         Examples
         --------
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
@@ -334,15 +326,16 @@ class AsyncCurateClient(AsyncHubClient):
             source_chan=_integer("source_chan", source_chan),
             ref_chan=_integer("ref_chan", ref_chan),
         )
-        return await self._submit(source_path, target_path, force, hub_name, paired_diff=params)
+        return await self._submit("paired_diff", params, source_path, target_path, force, hub_name)
 
+    @_job_doc("An unknown channel")
     async def dsp_virtual_ref(
         self,
         ref_chan: int,
         source_path: PathLike,
         target_path: PathLike,
         force: bool = False,
-        hub_name: str | None = None,
+        hub_name: str = DEFAULT_HUB,
     ) -> DspJob:
         """Every amplifier channel becomes channel - reference; the reference is zeroed.
 
@@ -350,54 +343,45 @@ class AsyncCurateClient(AsyncHubClient):
         ----------
         ref_chan : int
             The reference amplifier channel by native index.
-        source_path, target_path, force, hub_name
-            As :meth:`dsp_low_pass_filter`.
-
-        Returns
-        -------
-        DspJob
-
-        Raises
-        ------
-        InvalidArgument
-            Unknown channel.
-        NotFound, AlreadyExists
-            As :meth:`dsp_low_pass_filter`.
-
+        {job_sections}
         Examples
         --------
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
         ...     job = await curate.dsp_virtual_ref(5, "./rec", "./rec_vref")
         """
         params = curate_pb2.VirtualRefParams(ref_chan=_integer("ref_chan", ref_chan))
-        return await self._submit(source_path, target_path, force, hub_name, virtual_ref=params)
+        return await self._submit("virtual_ref", params, source_path, target_path, force, hub_name)
 
+    @_job_doc("A source without amplifier channels")
     async def dsp_car(
         self,
         source_path: PathLike,
         target_path: PathLike,
         force: bool = False,
-        hub_name: str | None = None,
+        hub_name: str = DEFAULT_HUB,
     ) -> DspJob:
         """Common average reference: each amplifier channel minus the mean of all of them.
 
-        Parameters, returns and errors as :meth:`dsp_low_pass_filter` (no operation parameter).
-
+        Parameters
+        ----------
+        {job_sections}
         Examples
         --------
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
         ...     job = await curate.dsp_car("./rec", "./rec_car")
         """
-        return await self._submit(source_path, target_path, force, hub_name, car=common_pb2.Empty())
+        params = common_pb2.Empty()
+        return await self._submit("car", params, source_path, target_path, force, hub_name)
 
     # -- time and channels --------------------------------------------------------------
+    @_job_doc("The factor ``decimate`` is < 2 or not an integer")
     async def dsp_time_decimate(
         self,
         decimate: int,
         source_path: PathLike,
         target_path: PathLike,
         force: bool = False,
-        hub_name: str | None = None,
+        hub_name: str = DEFAULT_HUB,
     ) -> DspJob:
         """Decimate in time by ``decimate`` (anti-alias filtered); target fs = fs / decimate.
 
@@ -408,28 +392,16 @@ class AsyncCurateClient(AsyncHubClient):
         ----------
         decimate : int
             The factor, >= 2.
-        source_path, target_path, force, hub_name
-            As :meth:`dsp_low_pass_filter`.
-
-        Returns
-        -------
-        DspJob
-
-        Raises
-        ------
-        InvalidArgument
-            ``decimate`` < 2 or not an integer.
-        NotFound, AlreadyExists
-            As :meth:`dsp_low_pass_filter`.
-
+        {job_sections}
         Examples
         --------
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
         ...     job = await curate.dsp_time_decimate(3, "./rec", "./rec_dec")
         """
         params = curate_pb2.DecimateParams(factor=_integer("decimate", decimate))
-        return await self._submit(source_path, target_path, force, hub_name, decimate=params)
+        return await self._submit("decimate", params, source_path, target_path, force, hub_name)
 
+    @_job_doc("Reversed times, or a slice outside the file")
     async def dsp_slice_time(
         self,
         time_start: float,
@@ -437,7 +409,7 @@ class AsyncCurateClient(AsyncHubClient):
         source_path: PathLike,
         target_path: PathLike,
         force: bool = False,
-        hub_name: str | None = None,
+        hub_name: str = DEFAULT_HUB,
     ) -> DspJob:
         """Keep the samples in ``[time_start, time_end)`` (absolute stream seconds).
 
@@ -445,20 +417,7 @@ class AsyncCurateClient(AsyncHubClient):
         ----------
         time_start, time_end : float
             Absolute times in the source file, in seconds.
-        source_path, target_path, force, hub_name
-            As :meth:`dsp_low_pass_filter`.
-
-        Returns
-        -------
-        DspJob
-
-        Raises
-        ------
-        InvalidArgument
-            Reversed times, or a slice outside the file.
-        NotFound, AlreadyExists
-            As :meth:`dsp_low_pass_filter`.
-
+        {job_sections}
         Examples
         --------
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
@@ -468,15 +427,16 @@ class AsyncCurateClient(AsyncHubClient):
             time_start_s=_number("time_start", time_start),
             time_end_s=_number("time_end", time_end),
         )
-        return await self._submit(source_path, target_path, force, hub_name, slice_time=params)
+        return await self._submit("slice_time", params, source_path, target_path, force, hub_name)
 
+    @_job_doc("Empty, repeated or unknown indices, or every channel listed")
     async def dsp_slice_channels(
         self,
         target_channels: list[int],
         source_path: PathLike,
         target_path: PathLike,
         force: bool = False,
-        hub_name: str | None = None,
+        hub_name: str = DEFAULT_HUB,
     ) -> DspJob:
         """Slice out (remove) the listed channels.
 
@@ -484,20 +444,7 @@ class AsyncCurateClient(AsyncHubClient):
         ----------
         target_channels : list of int
             System channel indices of the source (GPIO included) to remove.
-        source_path, target_path, force, hub_name
-            As :meth:`dsp_low_pass_filter`.
-
-        Returns
-        -------
-        DspJob
-
-        Raises
-        ------
-        InvalidArgument
-            Empty, repeated or unknown indices, or every channel listed.
-        NotFound, AlreadyExists
-            As :meth:`dsp_low_pass_filter`.
-
+        {job_sections}
         Examples
         --------
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
@@ -509,7 +456,9 @@ class AsyncCurateClient(AsyncHubClient):
             )
         idxs = [_integer("target_channels[i]", c) for c in target_channels]
         params = curate_pb2.SliceChannelsParams(sys_idxs=idxs)
-        return await self._submit(source_path, target_path, force, hub_name, slice_channels=params)
+        return await self._submit(
+            "slice_channels", params, source_path, target_path, force, hub_name
+        )
 
     # -- conversion ---------------------------------------------------------------------
     async def file_convert(
@@ -518,7 +467,7 @@ class AsyncCurateClient(AsyncHubClient):
         dest_path: PathLike,
         dest_file_type: str | RadiensFileType | None = None,
         force: bool = False,
-        hub_name: str | None = None,
+        hub_name: str = DEFAULT_HUB,
         *,
         nwb_subject: dict[str, str] | None = None,
     ) -> DspJob:
@@ -539,7 +488,7 @@ class AsyncCurateClient(AsyncHubClient):
             no suffix (default XDAT).
         force : bool
             Replace the target if it exists.
-        hub_name : str, optional
+        hub_name : str
             Must be this client's hub.
         nwb_subject : dict, optional
             NWB subject fields (``subject_id``, ``species``, ``sex``, ``age``, ``description``);

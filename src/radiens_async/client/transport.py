@@ -26,6 +26,7 @@ from radiens_async.errors import ClientClosed, ConnectError
 from radiens_async.hub.auth import AUTH_METADATA_KEY, bearer
 
 Reply = TypeVar("Reply")
+Stub = TypeVar("Stub")
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
@@ -144,6 +145,21 @@ class HubTransport:
     @property
     def closed(self) -> bool:
         return self._state is _State.CLOSED
+
+    async def stub(self, stub_class: Callable[[TunedChannel], Stub]) -> Stub:
+        """A ``stub_class`` stub (e.g. ``curate_grpc.CurateStub``) on the open channel.
+
+        Opens the transport first; ask again after a reconnect (stubs are cheap to build).
+
+        Examples
+        --------
+        >>> stub = await transport.stub(curate_grpc.CurateStub)  # doctest: +SKIP
+        >>> await transport.call(stub.ListJobs, common_pb2.Empty())  # doctest: +SKIP
+        """
+        await self.open()
+        if self._channel is None:  # closed while opening
+            raise ClientClosed("this client was closed; create a new one")
+        return stub_class(self._channel)
 
     async def call(
         self,

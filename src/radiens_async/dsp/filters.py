@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ __all__ = [
     "apply_sos",
     "band_pass_sos",
     "band_stop_sos",
+    "butterworth_sos",
     "high_pass_sos",
     "low_pass_sos",
     "notch_sos",
@@ -88,13 +90,23 @@ def _check_band(low: float, high: float, fs: float) -> tuple[float, float]:
     return low, high
 
 
-def low_pass_sos(cutoff_freq: float, fs: float) -> Sos:
-    """Butterworth low-pass of order 4 as second-order sections.
+#: ``scipy.signal.butter`` band types and how many edges (cut-off frequencies) each takes.
+_BUTTER_EDGES = {"lowpass": 1, "highpass": 1, "bandpass": 2, "bandstop": 2}
+
+
+def butterworth_sos(btype: str, edges: Sequence[float], fs: float) -> Sos:
+    """A Butterworth design as second-order sections (float64): the one behind the four below.
+
+    One-edge designs (low-pass, high-pass) have order :data:`BUTTER_ORDER` (4); band designs
+    have ``BUTTER_ORDER // 2`` (2) poles per edge, order 4 overall.
 
     Parameters
     ----------
-    cutoff_freq : float
-        -3 dB frequency of one pass in Hz; must be in ``(0, fs/2)``.
+    btype : {'lowpass', 'highpass', 'bandpass', 'bandstop'}
+        The band type.
+    edges : sequence of float
+        ``[cutoff_freq]`` for low/high-pass, ``[low_cutoff_freq, high_cutoff_freq]`` for bands;
+        -3 dB frequencies (of one pass) in Hz, each in ``(0, fs/2)``, a band's low below high.
     fs : float
         Sampling rate in Hz.
 
@@ -105,105 +117,70 @@ def low_pass_sos(cutoff_freq: float, fs: float) -> Sos:
     Raises
     ------
     InvalidArgument
-        If ``cutoff_freq`` is not in ``(0, fs/2)`` or ``fs`` is not positive.
+        If an edge is not in ``(0, fs/2)``, ``low >= high``, ``fs`` is not positive, or
+        ``btype`` / the number of edges is not one of the above.
+
+    Examples
+    --------
+    >>> butterworth_sos("bandpass", [300.0, 6000.0], 30000.0).shape
+    (2, 6)
+    """
+    n_edges = _BUTTER_EDGES.get(btype)
+    if n_edges is None or len(edges) != n_edges:
+        raise InvalidArgument(
+            f"a Butterworth {btype!r} design takes one of {sorted(_BUTTER_EDGES)} with 1 edge"
+            f" (low/high-pass) or 2 (bands), got {len(edges)}"
+        )
+    fs = _check_fs(fs)
+    if n_edges == 1:
+        cutoff = _check_freq("cutoff_freq", edges[0], fs)
+        return np.asarray(signal.butter(BUTTER_ORDER, cutoff, btype, fs=fs, output="sos"))
+    band = list(_check_band(edges[0], edges[1], fs))
+    return np.asarray(signal.butter(BUTTER_ORDER // 2, band, btype, fs=fs, output="sos"))
+
+
+def low_pass_sos(cutoff_freq: float, fs: float) -> Sos:
+    """Butterworth low-pass of order 4 below ``cutoff_freq`` Hz (see :func:`butterworth_sos`).
 
     Examples
     --------
     >>> low_pass_sos(750.0, 30000.0).shape
     (2, 6)
     """
-    fs = _check_fs(fs)
-    fc = _check_freq("cutoff_freq", cutoff_freq, fs)
-    return np.asarray(signal.butter(BUTTER_ORDER, fc, "lowpass", fs=fs, output="sos"))
+    return butterworth_sos("lowpass", [cutoff_freq], fs)
 
 
 def high_pass_sos(cutoff_freq: float, fs: float) -> Sos:
-    """Butterworth high-pass of order 4 as second-order sections.
-
-    Parameters
-    ----------
-    cutoff_freq : float
-        -3 dB frequency of one pass in Hz; must be in ``(0, fs/2)``.
-    fs : float
-        Sampling rate in Hz.
-
-    Returns
-    -------
-    ndarray, shape (2, 6)
-
-    Raises
-    ------
-    InvalidArgument
-        If ``cutoff_freq`` is not in ``(0, fs/2)`` or ``fs`` is not positive.
+    """Butterworth high-pass of order 4 above ``cutoff_freq`` Hz (see :func:`butterworth_sos`).
 
     Examples
     --------
     >>> high_pass_sos(20.0, 30000.0).shape
     (2, 6)
     """
-    fs = _check_fs(fs)
-    fc = _check_freq("cutoff_freq", cutoff_freq, fs)
-    return np.asarray(signal.butter(BUTTER_ORDER, fc, "highpass", fs=fs, output="sos"))
+    return butterworth_sos("highpass", [cutoff_freq], fs)
 
 
 def band_pass_sos(low_cutoff_freq: float, high_cutoff_freq: float, fs: float) -> Sos:
-    """Butterworth band-pass (2 poles per edge, order 4 overall) as second-order sections.
-
-    Parameters
-    ----------
-    low_cutoff_freq, high_cutoff_freq : float
-        Band edges in Hz; ``0 < low < high < fs/2``.
-    fs : float
-        Sampling rate in Hz.
-
-    Returns
-    -------
-    ndarray, shape (2, 6)
-
-    Raises
-    ------
-    InvalidArgument
-        If an edge is not in ``(0, fs/2)`` or ``low >= high``.
+    """Butterworth band-pass, 2 poles per edge (see :func:`butterworth_sos`).
 
     Examples
     --------
     >>> band_pass_sos(300.0, 6000.0, 30000.0).shape
     (2, 6)
     """
-    low, high = _check_band(low_cutoff_freq, high_cutoff_freq, fs)
-    return np.asarray(
-        signal.butter(BUTTER_ORDER // 2, [low, high], "bandpass", fs=float(fs), output="sos")
-    )
+    return butterworth_sos("bandpass", [low_cutoff_freq, high_cutoff_freq], fs)
 
 
 def band_stop_sos(low_cutoff_freq: float, high_cutoff_freq: float, fs: float) -> Sos:
-    """Butterworth band-stop (2 poles per edge, order 4 overall) as second-order sections.
-
-    Parameters
-    ----------
-    low_cutoff_freq, high_cutoff_freq : float
-        Edges of the rejected band in Hz; ``0 < low < high < fs/2``.
-    fs : float
-        Sampling rate in Hz.
-
-    Returns
-    -------
-    ndarray, shape (2, 6)
-
-    Raises
-    ------
-    InvalidArgument
-        If an edge is not in ``(0, fs/2)`` or ``low >= high``.
+    """Butterworth band-stop, 2 poles per edge, rejecting the band (see :func:`butterworth_sos`).
 
     Examples
     --------
     >>> band_stop_sos(750.0, 2000.0, 30000.0).shape
     (2, 6)
     """
-    low, high = _check_band(low_cutoff_freq, high_cutoff_freq, fs)
-    return np.asarray(
-        signal.butter(BUTTER_ORDER // 2, [low, high], "bandstop", fs=float(fs), output="sos")
-    )
+    return butterworth_sos("bandstop", [low_cutoff_freq, high_cutoff_freq], fs)
 
 
 def notch_sos(freq: float, bandwidth: float, fs: float) -> Sos:
