@@ -119,7 +119,7 @@ class SummaSessions:
         state.stats = [SummaStats(**s) for s in doc.get("stats", [])]
         return state
 
-    def _save(self, s: SummaState) -> None:
+    def _save(self, s: SummaState, finished: float | None = None) -> None:
         result = json.dumps(
             {
                 "wall_start": s.wall_start,
@@ -135,7 +135,7 @@ class SummaSessions:
                     json.dumps(s.dataset_ids),
                     s.bin_dur_sec,
                     s.started,
-                    s.finished,
+                    s.finished if finished is None else finished,
                     s.error,
                     result,
                 ),
@@ -190,13 +190,15 @@ class SummaSessions:
                 s.wall_start, s.wall_end = min(walls).isoformat(), max(walls).isoformat()
         except Exception as exc:  # reported in the status; the hub keeps serving
             s.error = f"{type(exc).__name__}: {exc}"
-        s.finished = time.time()
-        if not s.error:
-            s.frac_complete = 1.0
+        finished = time.time()
         with self._lock:
             current = self._sessions.get(s.summa_id) is s
         if current:  # not cleared or relaunched meanwhile
-            self._save(s)
+            self._save(s, finished)
+        # complete only once persisted: a reader of the store then sees the same
+        if not s.error:
+            s.frac_complete = 1.0
+        s.finished = finished
 
     def get(self, summa_id: str) -> SummaState:
         """A session's state.
