@@ -182,6 +182,13 @@ async def test_file_convert_to_every_supported_type(
     assert (tmp_path / "params.py").exists()
     np.testing.assert_array_equal(_read(tmp_path / "e"), rec.data)
     assert metas["nwb"].base_name == "c"
+    # each result describes what its target holds: every sample; Kilosort2 only the probe
+    assert {m.TR.N for m in metas.values()} == {60_000}
+    assert {m.TR.timestamp[0] for m in metas.values()} == {rec.first_sample}
+    ks = metas["ks"].channel_metadata
+    assert ks.num_sigs_total() == ks.num_sigs(SignalType.AMP) == 6
+    for name in ("csv", "h5", "nwb", "xdat"):
+        assert metas[name].channel_metadata.num_sigs_total() == 8, name
     serious = [
         m.message
         for m in inspector.inspect_nwbfile(nwbfile_path=str(tmp_path / "c.nwb"))
@@ -333,3 +340,32 @@ async def test_signal_metrics_of_a_linked_target(
     assert (await metrics.get_metrics_status(meta)).is_complete
     with pytest.raises(InvalidArgument):
         await metrics.get_metrics_status(None)
+
+
+async def test_transport_stub_runs_on_the_open_channel_and_is_refused_once_closed(
+    address: str,
+) -> None:
+    from radiens_async._generated.radiens.v1 import common_pb2, curate_grpc, curate_pb2
+    from radiens_async.client.transport import HubTransport
+    from radiens_async.errors import ClientClosed
+
+    transport = HubTransport(address=address)
+    stub = await transport.stub(curate_grpc.CurateStub)  # opens the transport first
+    reply = await transport.call(stub.ListJobs, common_pb2.Empty())
+    assert isinstance(reply, curate_pb2.JobList)
+    await transport.close()
+    with pytest.raises(ClientClosed):
+        await transport.stub(curate_grpc.CurateStub)
+
+
+async def test_hub_name_default_is_the_documented_one_and_another_hub_is_refused(
+    curate: radiens.AsyncCurateClient, rec: CurateRecording, tmp_path: Path
+) -> None:
+    import inspect
+
+    for name in ("dsp_car", "dsp_low_pass_filter", "file_convert"):
+        param = inspect.signature(getattr(radiens.AsyncCurateClient, name)).parameters
+        assert param["hub_name"].default == "default"
+    with pytest.raises(InvalidArgument, match="hub"):
+        await curate.dsp_car(rec.path, tmp_path / "car", hub_name="elsewhere")
+    assert not (tmp_path / "car.xdat.json").exists()

@@ -24,9 +24,10 @@ import numpy as np
 from radiens_async.errors import InvalidArgument
 from radiens_async.formats.export_control import ExportControl, sample_chunks
 from radiens_async.formats.staged_output import StagedOutput
+from radiens_async.formats.xdat_metadata import XdatMetadata
 from radiens_async.formats.xdat_reader import XdatReader
 
-__all__ = ["INTAN_UV_PER_COUNT", "export_kilosort2", "kilosort2_outputs"]
+__all__ = ["INTAN_UV_PER_COUNT", "export_kilosort2", "kilosort2_columns", "kilosort2_outputs"]
 
 #: Default µV per int16 count (Intan RHD amplifiers).
 INTAN_UV_PER_COUNT = 0.195
@@ -43,6 +44,17 @@ def kilosort2_outputs(target: str | Path) -> list[Path]:
     """
     final = Path(target).absolute()
     return [final, final.with_name("params.py")]
+
+
+def kilosort2_columns(md: XdatMetadata) -> list[int]:
+    """The source's data columns a Kilosort2 export writes, in order: the amplifier channels.
+
+    Examples
+    --------
+    >>> kilosort2_columns(reader.metadata)  # doctest: +SKIP
+    [0, 1, 2, 3]
+    """
+    return [i for i, ch in enumerate(md.channels) if ch.signal_type == "amp"]
 
 
 def export_kilosort2(
@@ -91,7 +103,7 @@ def export_kilosort2(
         XdatReader(source) as reader,
         StagedOutput([bin_path, params_path], tag=tag, force=force) as staged,
     ):
-        amp = [i for i, ch in enumerate(reader.metadata.channels) if ch.signal_type == "amp"]
+        amp = kilosort2_columns(reader.metadata)
         if not amp:
             raise InvalidArgument(f"{source}: no amplifier channels to export for Kilosort")
         fs = reader.fs

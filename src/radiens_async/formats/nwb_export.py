@@ -26,9 +26,10 @@ import numpy as np
 
 from radiens_async.formats.export_control import ExportControl
 from radiens_async.formats.staged_output import StagedOutput
+from radiens_async.formats.xdat_metadata import XdatMetadata
 from radiens_async.formats.xdat_reader import XdatReader
 
-__all__ = ["export_nwb"]
+__all__ = ["NWB_SERIES", "export_nwb", "nwb_series_columns"]
 
 _CHUNK_VALUES = 1 << 20
 _UNKNOWN_SUBJECT: dict[str, Any] = {
@@ -36,6 +37,30 @@ _UNKNOWN_SUBJECT: dict[str, Any] = {
     "sex": "U",
     "description": "not recorded in the XDAT metadata",
 }
+
+#: ``(signal type, acquisition series name)`` in the order the series are written.
+NWB_SERIES = (
+    ("amp", "ElectricalSeries"),
+    ("ain", "AnalogIn"),
+    ("din", "DigitalIn"),
+    ("dout", "DigitalOut"),
+)
+
+
+def nwb_series_columns(md: XdatMetadata) -> dict[str, list[int]]:
+    """The source's data columns each acquisition series of an NWB export holds (series with
+    no channel are not written), in :data:`NWB_SERIES` order.
+
+    Examples
+    --------
+    >>> nwb_series_columns(reader.metadata)  # doctest: +SKIP
+    {'ElectricalSeries': [0, 1, 2, 3], 'DigitalIn': [4]}
+    """
+    series = {
+        name: [i for i, ch in enumerate(md.channels) if ch.signal_type == kind]
+        for kind, name in NWB_SERIES
+    }
+    return {name: cols for name, cols in series.items() if cols}
 
 
 def _subject_fields(subject: dict[str, Any] | None, extras: dict[str, Any]) -> dict[str, Any]:
@@ -150,7 +175,8 @@ def export_nwb(
             subject=Subject(**_subject_fields(subject, md.extras)),
         )
         device = nwb.create_device(name="Radiens", description="recorded with Radiens Allego")
-        amp = [i for i, ch in enumerate(chans) if ch.signal_type == "amp"]
+        columns = nwb_series_columns(md)
+        amp = columns.get("ElectricalSeries", [])
         t0 = md.t_range[0]
         if amp:
             nwb.add_electrode_column(name="channel_name", description="native channel name")
@@ -186,12 +212,8 @@ def export_nwb(
                     description="amplifier channels, stored in µV (conversion to V: 1e-6)",
                 )
             )
-        for kind, name, unit in (
-            ("ain", "AnalogIn", "volts"),
-            ("din", "DigitalIn", "n.a."),
-            ("dout", "DigitalOut", "n.a."),
-        ):
-            cols = [i for i, ch in enumerate(chans) if ch.signal_type == kind]
+        for name, unit in (("AnalogIn", "volts"), ("DigitalIn", "n.a."), ("DigitalOut", "n.a.")):
+            cols = columns.get(name, [])
             if cols:
                 nwb.add_acquisition(
                     TimeSeries(

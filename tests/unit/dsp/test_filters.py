@@ -12,6 +12,7 @@ from radiens_async.dsp.filters import (
     apply_sos,
     band_pass_sos,
     band_stop_sos,
+    butterworth_sos,
     high_pass_sos,
     low_pass_sos,
     notch_sos,
@@ -106,8 +107,28 @@ def test_decimate_matches_scipy_decimate(x: np.ndarray, factor: int) -> None:
         (anti_alias_sos, (1,)),
         (anti_alias_sos, (2.5,)),
         (anti_alias_sos, (True,)),
+        (butterworth_sos, ("lowpass", [300.0, 6000.0], FS)),
+        (butterworth_sos, ("bandpass", [300.0], FS)),
+        (butterworth_sos, ("notch", [50.0], FS)),
+        (butterworth_sos, ("highpass", [20000.0], FS)),
     ],
 )
 def test_bad_designs_raise_invalid_argument(make: object, args: tuple[object, ...]) -> None:
     with pytest.raises(InvalidArgument):
         make(*args)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("btype", "edges", "order"),
+    [
+        ("lowpass", [750.0], 4),
+        ("highpass", [20.0], 4),
+        ("bandpass", [300.0, 6000.0], 2),
+        ("bandstop", [750.0, 2000.0], 2),
+    ],
+)
+def test_butterworth_sos_is_scipy_butter_with_the_documented_order(
+    btype: str, edges: list[float], order: int
+) -> None:
+    want = signal.butter(order, edges if len(edges) > 1 else edges[0], btype, fs=FS, output="sos")
+    np.testing.assert_allclose(butterworth_sos(btype, edges, FS), want)

@@ -13,13 +13,11 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import grpc
 
 from radiens_async._generated.radiens.v1 import common_pb2, curate_pb2, curate_pb2_grpc
 from radiens_async.errors import InvalidArgument, RadiensError
-from radiens_async.hub.datasets.describe import describe_dataset_file
 from radiens_async.hub.jobs.curate_jobs import CurateJobs
 from radiens_async.hub.jobs.dsp_ops import (
     BandPass,
@@ -35,11 +33,11 @@ from radiens_async.hub.jobs.dsp_ops import (
     SliceTime,
     VirtualRef,
 )
+from radiens_async.hub.jobs.export_description import describe_job_target
 from radiens_async.hub.jobs.job_runner import DONE, JobRecord
 from radiens_async.hub.status_codes import server_stream, unary
 from radiens_async.models.converters.datasets import dataset_metadata_to_proto
 from radiens_async.models.dataset_metadata import DatasetMetadata
-from radiens_async.utils.enums import RadiensFileType
 
 __all__ = ["CurateService", "op_from_request"]
 
@@ -83,27 +81,14 @@ def op_from_request(request: curate_pb2.DspRequest) -> DspOp:
 
 
 def _target_metadata(record: JobRecord) -> DatasetMetadata | None:
-    """The target's metadata: read from an XDAT target; for other types, the source's
-    description with the target's path, name and file type."""
+    """What a finished job wrote (see :func:`describe_job_target`); None before it is done or
+    once the target (or, for an export, its source) has been moved, removed or rewritten."""
     if record.state != DONE or not record.result_path:
         return None
-    result = Path(record.result_path)
     try:
-        if result.name.endswith(".xdat.json"):
-            base = result.name[: -len(".xdat.json")]
-            return describe_dataset_file(result, base)
-        kind = RadiensFileType.from_path(result.name)
-        meta = describe_dataset_file(record.source, result.stem)
+        return describe_job_target(record.result_path, record.source)
     except (RadiensError, OSError):
-        return None  # the target was moved or removed since; the job record still says done
-    return meta.model_copy(
-        update={
-            "path": str(result.parent),
-            "base_name": result.stem,
-            "label": result.stem,
-            "file_type": kind,
-        }
-    )
+        return None  # the job record still says done
 
 
 def _info(record: JobRecord, result: DatasetMetadata | None = None) -> curate_pb2.JobInfo:
