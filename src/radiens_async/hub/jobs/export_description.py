@@ -79,7 +79,7 @@ def _csv_extent(target: Path, md: XdatMetadata) -> WrittenExtent:
         first = f.readline().decode()
         f.seek(0, io.SEEK_END)
         size = f.tell()
-        f.seek(max(0, size - 65536))
+        f.seek(max(0, size - max(65536, 4 * len(first))))  # holds the whole last row
         last = f.read().decode().rstrip("\n").rsplit("\n", 1)[-1]
     names = next(csv.reader([header.strip()]))
     if not names or names[0] != "time_s":
