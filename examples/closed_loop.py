@@ -3,13 +3,15 @@
 An asyncio controller watches the live spike stream of ``smartbox_sim_gen_spikes``. A unit (a
 channel and the sorter's label) *bursts* when it fires ``--burst-spikes`` spikes within
 ``--burst-window-ms``; the controller then toggles digital out 1 (``--action dout``) or triggers
-keypress stimulation on a stim channel (``--action stim``). Both calls report the stream sample
-at which their effect starts, so the reaction latency is measured in samples, on the hub's own
-clock: ``(effect sample - sample of the spike that completed the burst) / fs``. No wall clock is
-involved; the spike sample is the peak of the spike as the hub detected it. As a breakdown, the
-part of it spent before the controller had the spike (detection and delivery: the hub's
-``acquired_ns`` of the spike's sample to the batch's arrival, one monotonic clock on one
-machine) is reported too.
+keypress stimulation on a stim channel (``--action stim``), once for all the bursts completed by
+one batch of the stream (they arrived together; each is timed on its own).
+
+Both calls report the stream sample at which their effect starts, so the reaction latency is
+measured in samples, on the hub's own clock: ``(effect sample - sample of the spike that
+completed the burst) / fs``, where the spike sample is the spike's peak as the hub detected it.
+No wall clock is involved. As a breakdown, the part spent before the controller had the spike
+(detection and delivery: the hub's ``acquired_ns`` of the spike's sample to the batch's arrival,
+one monotonic clock on one machine) is reported too.
 
 Every two seconds a second task reads the ``gpio_dout`` channel back from the live stream and
 checks, for every reaction, that it shows the new state from exactly the reported sample on
@@ -52,7 +54,8 @@ class ClosedLoopResult:
     seconds: float
     spikes: int = 0
     missed_spikes: int = 0
-    reactions: int = 0
+    reactions: int = 0  # bursts reacted to
+    actions: int = 0  # digital-out writes or stim triggers (one per batch with bursts)
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     delivery_ms: list[float] = field(default_factory=list, repr=False)
     verified_in_stream: int = 0
@@ -196,6 +199,7 @@ async def run_closed_loop(
                     received_ns = time.monotonic_ns()
                     result.spikes += batch.n_spikes
                     result.missed_spikes += batch.missed_spikes
+                    bursts: list[tuple[int, int]] = []  # (spike sample, its acquired_ns)
                     for sample, channel, label, acquired_ns in zip(
                         batch.sample_index.tolist(),
                         batch.channel.tolist(),
@@ -207,17 +211,21 @@ async def run_closed_loop(
                             continue
                         if stop_sample is None:
                             stop_sample = sample + round(seconds * fs)
-                        if not detector.feed(sample, channel, label):
-                            continue
+                        if detector.feed(sample, channel, label):
+                            bursts.append((sample, acquired_ns))
+                    if bursts:
+                        # one action answers every burst of the batch (they arrived together)
+                        result.actions += 1
                         if action == "dout":
                             state = not state
                             effect = await allego.set_digital_out_manual(state, False)
                             reported.append((effect, state))
                         else:
                             effect = (await allego.set_manual_stim_trigger(TRIGGER)).sample_index
-                        result.reactions += 1
-                        result.latencies_ms.append((effect - sample) * 1000.0 / fs)
-                        result.delivery_ms.append((received_ns - acquired_ns) / 1e6)
+                        for sample, acquired_ns in bursts:
+                            result.reactions += 1
+                            result.latencies_ms.append((effect - sample) * 1000.0 / fs)
+                            result.delivery_ms.append((received_ns - acquired_ns) / 1e6)
                     if (
                         stop_sample is not None
                         and batch.sample_index.size
@@ -244,7 +252,7 @@ def print_result(r: ClosedLoopResult) -> None:
     s = r.summary()
     print(
         f"closed loop ({r.action}, {r.n_channels} channels, {r.seconds:g} s): {r.spikes} spikes, "
-        f"{r.reactions} bursts reacted to"
+        f"{r.reactions} bursts reacted to with {r.actions} {r.action} actions"
     )
     print(
         f"reaction latency (spike sample -> {r.action} sample): p50 {s['p50_ms']:.2f} ms, "
@@ -254,7 +262,7 @@ def print_result(r: ClosedLoopResult) -> None:
     if r.action == "dout":
         print(
             f"digital out states seen in the stream from the reported sample on: "
-            f"{r.verified_in_stream}/{r.reactions}"
+            f"{r.verified_in_stream}/{r.actions}"
         )
 
 
