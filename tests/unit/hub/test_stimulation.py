@@ -225,3 +225,31 @@ def test_simulator_reset_drops_pending_stimuli_and_dout_sample_is_reported() -> 
     assert (x[36:] == 1.0).all()
     with pytest.raises(ValueError, match="expected 2"):
         sim.set_digital_outs([True])
+
+
+@pytest.mark.parametrize(("high_or_low", "edges"), [(0, [30000, 60000]), (1, [15000, 45000])])
+def test_digital_input_edges_trigger_stimulation(high_or_low: int, edges: list[int]) -> None:
+    from radiens_async.hub.daq.allego_device import AllegoDevice
+
+    device = AllegoDevice(seed=2)
+    device.restart(1, seed=2)  # sine mode; DIN 0 is a 1 Hz square wave, high first
+    twin = DeviceSimulator("smartbox_sim_gen_sine", 30000.0, device.layout, seed=2)
+    device.outputs.set_stim_params(
+        {
+            "stim_sys_chan_idx": 3,
+            "enabled": True,
+            "trigger_source_is_keypress": False,
+            "trigger_source_idx": 0,
+            "trigger_high_or_low": high_or_low,
+            "first_phase_amplitude_uA": 2.0,
+            "second_phase_amplitude_uA": 2.0,
+        }
+    )
+    got = np.concatenate([device.simulator.generate(n) for n in [1000] * 70], axis=1)
+    diff = got - twin.generate(70_000)
+    hit = np.flatnonzero(np.abs(diff[3]) > 1000.0)
+    starts = [int(h) for i, h in enumerate(hit) if i == 0 or hit[i - 1] != h - 1]
+    assert starts == edges
+    assert np.abs(np.delete(diff, 3, axis=0)).max() == 0.0
+    device.outputs.set_stim_params({"stim_sys_chan_idx": 3, "enabled": False})
+    assert device.simulator._din_trigger is None  # nothing listens any more

@@ -147,6 +147,7 @@ class InstrumentOutputs:
         self._fs = simulator.fs
         self.stim.rebind(stim_sys_idxs)
         simulator.set_digital_outs(self._dout)
+        self._sync_din_trigger()
         if self.analog_out.high_pass_cutoff_freq >= self._fs / 2:
             self.analog_out = replace(
                 self.analog_out, high_pass_cutoff_freq=math.floor(self._fs / 2 * 0.9)
@@ -165,6 +166,7 @@ class InstrumentOutputs:
         self.stim.reset()
         self._dout = [False] * len(self._dout)
         self.analog_out = AnalogOutSettings.default()
+        self._sync_din_trigger()
 
     # -- digital out -----------------------------------------------------------------------
     @property
@@ -199,6 +201,23 @@ class InstrumentOutputs:
         return sample
 
     # -- stimulation -----------------------------------------------------------------------
+    def set_stim_params(self, param_dict: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate and apply one stim channel's update (see :meth:`StimBank.set`)."""
+        merged = self.stim.set(param_dict)
+        self._sync_din_trigger()
+        return merged
+
+    def _sync_din_trigger(self) -> None:
+        """Listen to the digital inputs only while a channel is armed on one."""
+        sim = self._simulator
+        if sim is None:
+            return
+        if self.stim.din_armed():
+            bank, fs = self.stim, sim.fs
+            sim.set_din_trigger(lambda din, first, prev: bank.on_din_edges(din, first, prev, fs))
+        else:
+            sim.set_din_trigger(None)
+
     def manual_stim_trigger(self, trigger: int, streaming: bool) -> Firing:
         """Toggle keypress ``trigger``; enabled channels it triggers start their stimulus at the
         next sample (see :mod:`.stimulation`).
@@ -257,6 +276,7 @@ class InstrumentOutputs:
         """Apply what :meth:`prepare_restore` validated."""
         stim, dout, aout = prepared
         self.stim.apply_all(stim)
+        self._sync_din_trigger()
         self.analog_out = aout
         self._dout = list(dout)
         if self._simulator is not None:

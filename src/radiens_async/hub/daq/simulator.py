@@ -121,6 +121,9 @@ class StimSchedule(Protocol):
 
 _S = TypeVar("_S", bound=StimSchedule)
 
+DinTrigger = Callable[[F32, int, F32], Sequence[ScheduledStim]]
+"""``(din rows of a new block, its first sample, din values before it) -> stimuli to apply``."""
+
 
 class DeviceSimulator:
     """A simulated acquisition device producing all channels of a :class:`ChannelLayout`.
@@ -210,6 +213,8 @@ class DeviceSimulator:
         self._prefetch_index = -1
         self._dout_state = np.zeros(self._n_dout, dtype=np.float32)
         self._stim_events: list[ScheduledStim] = []
+        self._din_trigger: DinTrigger | None = None
+        self._din_previous: F32 | None = None  # digital inputs at the sample before the next
         self._next_sample = 0
         # generate() runs in the acquisition thread, set_digital_outs() and
         # schedule_stimulation() in a servicer thread: the lock makes an output change land
@@ -319,8 +324,14 @@ class DeviceSimulator:
             self._next_sample += take
         if self._n_dout:
             out[self._dout_start :] = self._dout_state[:, None]
+        first = self._next_sample - n
+        if self._din_trigger is not None and self._n_din and n:
+            din = out[self._din_start : self._dout_start]
+            previous = din[:, 0] if self._din_previous is None else self._din_previous
+            self._stim_events.extend(self._din_trigger(din, first, previous))
+        if self._n_din and n:
+            self._din_previous = out[self._din_start : self._dout_start, -1].copy()
         if self._stim_events:
-            first = self._next_sample - n
             for event in self._stim_events:
                 event.apply(out, first)
             self._stim_events = [e for e in self._stim_events if e.stop > self._next_sample]
@@ -333,6 +344,7 @@ class DeviceSimulator:
             self._discard_prefetch()
             self._dout_state[:] = 0.0
             self._stim_events = []
+            self._din_previous = None
 
     def set_digital_out(self, ntv_idx: int, state: bool) -> int:
         """Set a digital output; it takes effect from :attr:`next_sample` on, which is returned.
@@ -366,6 +378,15 @@ class DeviceSimulator:
         with self._lock:
             self._dout_state[:] = values
             return self._next_sample
+
+    def set_din_trigger(self, trigger: DinTrigger | None) -> None:
+        """Call ``trigger`` with the digital inputs of every new block (None: stop).
+
+        It runs under the lock in the acquisition thread, before the block's stimuli are
+        applied; it must be quick.
+        """
+        with self._lock:
+            self._din_trigger = trigger
 
     def schedule_stimulation(self, build: Callable[[int], _S]) -> _S:
         """Run ``build(next_sample)`` under the lock and apply the events it schedules.

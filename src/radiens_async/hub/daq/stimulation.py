@@ -24,8 +24,13 @@ is the keypress (``trigger_source_is_keypress``) and ``trigger_source_idx == k``
 a press and a release, so an edge-triggered channel fires on every call whichever edge it
 waits for; a level-triggered one fires when the toggle brings the key to its active level
 (high for ``ST_HIGH``, low for ``ST_LOW``). A channel ignores triggers while its pulse train runs
-and for ``refactory_period_ms`` after it. Digital-input trigger sources are stored and
-validated; the simulator fires on keypresses only.
+and for ``refactory_period_ms`` after it.
+
+A channel whose trigger source is not the keypress listens to digital input
+``trigger_source_idx`` (``gpio_din`` ntv index) as the simulator produces it: edge-triggered on
+its rising (``ST_HIGH``) or falling (``ST_LOW``) edges, level-triggered when the input enters the
+active level; its stimulus starts at the sample of the edge. A source index the device does not
+have never fires.
 """
 
 from __future__ import annotations
@@ -314,6 +319,48 @@ class StimBank:
     def apply_all(self, params: Mapping[int, Mapping[str, Any]]) -> None:
         """Replace every channel's parameters with already validated ones (see :meth:`restore`)."""
         self._params = {int(i): dict(p) for i, p in params.items()}
+
+    def din_armed(self) -> bool:
+        """Whether any enabled channel listens to a digital input."""
+        return any(
+            p["enabled"] and not p["trigger_source_is_keypress"] for p in self._params.values()
+        )
+
+    def on_din_edges(
+        self, din: F32, first_sample: int, previous: F32, fs: float
+    ) -> list[ScheduledStim]:
+        """Fire the channels that digital-input edges in a new block trigger.
+
+        Runs in the acquisition thread under the simulator's lock, before the block is handed
+        on, so a stimulus starting at an edge of this block is in it.
+
+        Parameters
+        ----------
+        din : ndarray, shape (n_din, n)
+            The block's digital inputs (0.0 / 1.0), samples ``first_sample ..``.
+        previous : ndarray, shape (n_din,)
+            Each input's value at the sample before the block.
+        """
+        out: list[ScheduledStim] = []
+        n_din = din.shape[0]
+        for idx, p in self._params.items():
+            if not p["enabled"] or p["trigger_source_is_keypress"]:
+                continue
+            src = p["trigger_source_idx"]
+            if src >= n_din or din.shape[1] == 0:
+                continue
+            high = np.concatenate(([previous[src]], din[src])) > 0.5
+            wants_high = p["trigger_high_or_low"] == TriggerHighOrLow.ST_HIGH
+            entering = (~high[:-1] & high[1:]) if wants_high else (high[:-1] & ~high[1:])
+            for offset in np.flatnonzero(entering).tolist():
+                sample = first_sample + offset
+                if sample < self._busy_until.get(idx, 0):
+                    continue
+                out.extend(ScheduledStim(sample, ev) for ev in stim_artifact(p, fs, idx))
+                self._busy_until[idx] = (
+                    sample + train_samples(p, fs) + math.ceil(p["refactory_period_ms"] * fs / 1e3)
+                )
+        return out
 
     def toggle(self, trigger: int, fs: float, sample_index: int) -> Firing:
         """Toggle keypress ``trigger`` at stream sample ``sample_index``; fire what it triggers.

@@ -350,7 +350,7 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
             raise FailedPrecondition(
                 "cannot set stimulation parameters while streaming: stop streaming first"
             )
-        merged = self.device.outputs.stim.set(stim_params_from_proto(request))
+        merged = self.device.outputs.set_stim_params(stim_params_from_proto(request))
         return stim_params_to_proto(merged)
 
     @unary
