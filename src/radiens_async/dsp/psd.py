@@ -13,6 +13,7 @@ run on all cores (``scipy.fft`` workers).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -28,8 +29,10 @@ __all__ = [
     "DEFAULT_FREQ_RESOLUTION_HZ",
     "PsdResult",
     "psd_of_block",
+    "psd_of_reader",
     "segment_plan",
     "welch_psd",
+    "welch_psd_chunked",
     "window_spec",
 ]
 
@@ -168,11 +171,128 @@ class PsdResult:
     noverlap: int
 
 
+def _ratio(fs: float, target: float) -> Fraction:
+    return Fraction(target / fs).limit_denominator(1000)
+
+
 def _resample(x: npt.NDArray[np.floating], fs: float, target: float) -> npt.NDArray[np.floating]:
-    ratio = Fraction(target / fs).limit_denominator(1000)
+    ratio = _ratio(fs, target)
     if ratio == 1:
         return x
     return scipy.signal.resample_poly(x, ratio.numerator, ratio.denominator, axis=-1)
+
+
+Reader = Callable[[int, int], npt.NDArray[np.floating]]
+
+
+class _ResampledReader:
+    """Windows ``[o0, o1)`` of ``resample_poly(x, up, down)`` computed from chunks of ``x`` with
+    margins, equal to slicing the whole-signal result.
+
+    ``resample_poly`` is shift-equivariant for input shifts ``c`` with ``c * up % down == 0``
+    (a multiple of ``down``): the output shifts by ``c * up / down``. A chunk starting at such
+    a ``c`` and reaching ``margin`` input samples beyond the window on both sides (more than the
+    filter spans) gives the window's outputs exactly; at the signal's ends the chunk's zero
+    padding is the whole signal's.
+    """
+
+    def __init__(self, read: Reader, n_in: int, up: int, down: int) -> None:
+        self.read, self.n_in, self.up, self.down = read, n_in, up, down
+        half_len = 10 * max(up, down)  # as resample_poly designs its filter
+        self.margin = -(-(2 * half_len + 2 * down) // up) + down
+
+    @property
+    def n_out(self) -> int:
+        total = self.n_in * self.up
+        return total // self.down + bool(total % self.down)
+
+    def __call__(self, o0: int, o1: int) -> npt.NDArray[np.float64]:
+        up, down = self.up, self.down
+        c0 = max(0, (o0 * down // up) - self.margin)
+        c0 -= c0 % down
+        c1 = min(self.n_in, -(-(o1 * down) // up) + self.margin)
+        x = np.asarray(self.read(c0, c1), np.float64)
+        y = scipy.signal.resample_poly(x, up, down, axis=-1)
+        shift = c0 * up // down
+        return y[:, o0 - shift : o1 - shift]
+
+
+def welch_psd_chunked(
+    read: Reader,
+    n_channels: int,
+    n_samples: int,
+    fs: float,
+    nperseg: int,
+    noverlap: int,
+    window: str = "hamming",
+    chunk_values: int = 1 << 24,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """:func:`welch_psd` of a signal read in time chunks of whole segments.
+
+    Parameters
+    ----------
+    read : callable
+        ``read(start, stop)`` returns samples ``[start, stop)`` of every channel, shape
+        ``(n_channels, stop - start)``.
+    n_channels, n_samples : int
+        Size of the signal.
+    fs, nperseg, noverlap, window
+        As for :func:`welch_psd`.
+    chunk_values : int
+        About how many values (channels x samples) to hold at once.
+
+    Returns
+    -------
+    freqs, psd
+        Equal to :func:`welch_psd` of the whole signal (up to the order of the sums).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(2, 10000))
+    >>> f, p = welch_psd_chunked(lambda a, b: x[:, a:b], 2, 10000, 1000.0, 1000, 10,
+    ...                          chunk_values=5000)
+    >>> np.allclose(p, welch_psd(x, 1000.0, 1000, 10)[1])
+    True
+    """
+    if not 0 < nperseg <= n_samples or not 0 <= noverlap < nperseg:
+        raise InvalidArgument(
+            f"segment plan nperseg={nperseg}, noverlap={noverlap} does not fit {n_samples} samples"
+        )
+    step = nperseg - noverlap
+    n_seg = (n_samples - noverlap) // step
+    per_chunk = max(1, (chunk_values // max(1, n_channels) - noverlap) // step)
+    win = scipy.signal.get_window(window, nperseg)
+    total = np.zeros((n_channels, nperseg // 2 + 1), np.float64)
+    for k0 in range(0, n_seg, per_chunk):
+        k1 = min(n_seg, k0 + per_chunk)
+        y = np.asarray(read(k0 * step, (k1 - 1) * step + nperseg), np.float64)
+        total += _segment_power_sum(y, nperseg, step, k1 - k0, win)
+    psd = total * (1.0 / (n_seg * fs * float(np.sum(win**2))))
+    if nperseg % 2:
+        psd[:, 1:] *= 2.0
+    else:
+        psd[:, 1:-1] *= 2.0
+    return scipy.fft.rfftfreq(nperseg, 1.0 / fs), psd
+
+
+def _segment_power_sum(
+    y: npt.NDArray[np.float64],
+    nperseg: int,
+    step: int,
+    n_seg: int,
+    win: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Sum over segments of |rfft(detrended, windowed segment)|² per channel."""
+    out = np.zeros((y.shape[0], nperseg // 2 + 1), np.float64)
+    block = max(1, _FRAME_BUDGET // max(1, n_seg * nperseg))
+    for c0 in range(0, y.shape[0], block):
+        frames = np.lib.stride_tricks.sliding_window_view(y[c0 : c0 + block], nperseg, axis=-1)
+        frames = frames[:, ::step][:, :n_seg]
+        seg = frames - frames.mean(axis=-1, keepdims=True)
+        seg *= win
+        spec = scipy.fft.rfft(seg, axis=-1, workers=-1)
+        out[c0 : c0 + block] = (spec.real**2 + spec.imag**2).sum(axis=1)
+    return out
 
 
 def psd_of_block(
@@ -184,14 +304,56 @@ def psd_of_block(
     window: FftWindow = FftWindow.HAMMING_p01,
     freq_resolution: float | None = None,
 ) -> PsdResult:
-    """The PSD that ``get_psd`` documents, of a block of signals.
+    """The PSD that ``get_psd`` documents, of a block of signals in memory.
+
+    See :func:`psd_of_reader` (this reads ``x`` through it).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(2, 30000))
+    >>> r = psd_of_block(x, 30000.0, samp_freq=2000.0, freq_range=(1, 300))
+    >>> r.fs, r.freqs[[0, -1]].tolist()
+    (2000.0, [1.0, 300.0])
+    """
+    x = np.asarray(x)
+    return psd_of_reader(
+        lambda a, b: x[:, a:b],
+        x.shape[0],
+        x.shape[-1],
+        fs,
+        samp_freq,
+        freq_range,
+        collapse_freq,
+        window,
+        freq_resolution,
+    )
+
+
+def psd_of_reader(
+    read: Reader,
+    n_channels: int,
+    n_samples: int,
+    fs: float,
+    samp_freq: float | None = 2000.0,
+    freq_range: tuple[float, float] = (1.0, 300.0),
+    collapse_freq: bool = False,
+    window: FftWindow = FftWindow.HAMMING_p01,
+    freq_resolution: float | None = None,
+    chunk_values: int = 1 << 24,
+) -> PsdResult:
+    """The PSD that ``get_psd`` documents, of a signal read chunk by chunk.
+
+    The result equals resampling the whole signal with ``scipy.signal.resample_poly`` and
+    calling ``scipy.signal.welch`` on it, but only about ``chunk_values`` values are held at once.
 
     Parameters
     ----------
-    x : ndarray, shape (n_channels, n_samples)
-        Signals at ``fs`` (computed in float64).
+    read : callable
+        ``read(start, stop)`` returns samples ``[start, stop)``, shape ``(n_channels, n)``.
+    n_channels, n_samples : int
+        Size of the signal.
     fs : float
-        Their sample rate in Hz.
+        Its sample rate in Hz.
     samp_freq : float or None
         PSD sample rate: the signals are resampled (polyphase, anti-aliased) to
         ``min(samp_freq, fs)``; None keeps ``fs``.
@@ -204,6 +366,8 @@ def psd_of_block(
         Window and overlap.
     freq_resolution : float, optional
         Requested bin width in Hz (default 1 Hz; coarser when the data are too short).
+    chunk_values : int
+        About how many values (channels x samples) to hold at once.
 
     Returns
     -------
@@ -217,9 +381,9 @@ def psd_of_block(
     Examples
     --------
     >>> x = np.random.default_rng(0).normal(size=(2, 30000))
-    >>> r = psd_of_block(x, 30000.0, samp_freq=2000.0, freq_range=(1, 300))
-    >>> r.fs, r.freqs[[0, -1]].tolist()
-    (2000.0, [1.0, 300.0])
+    >>> r = psd_of_reader(lambda a, b: x[:, a:b], 2, 30000, 30000.0, 2000.0, (1, 300))
+    >>> r.psd.shape
+    (2, 300)
     """
     rate = fs if samp_freq is None else min(float(samp_freq), fs)
     if not math.isfinite(rate) or rate <= 0:
@@ -235,13 +399,19 @@ def psd_of_block(
             f"freq_range {[lo, hi]} Hz goes beyond the Nyquist frequency {nyquist:g} Hz of the"
             f" PSD sample rate {rate:g} Hz"
         )
-    if x.shape[-1] < 2:
+    if n_samples < 2:
         raise InvalidArgument("the PSD needs at least 2 samples")
-    # float64 throughout: the estimate matches scipy's to ~1e-15, not float32's ~1e-6
-    y = _resample(np.asarray(x, np.float64), fs, rate)
+    ratio = _ratio(fs, rate)
+    n_out, source = n_samples, read
+    if ratio != 1:
+        resampled = _ResampledReader(read, n_samples, ratio.numerator, ratio.denominator)
+        n_out, source = resampled.n_out, resampled
     name, overlap = window_spec(window)
-    nperseg, noverlap = segment_plan(y.shape[-1], rate, freq_resolution, overlap)
-    freqs, psd = welch_psd(y, rate, nperseg, noverlap, name)
+    nperseg, noverlap = segment_plan(n_out, rate, freq_resolution, overlap)
+    # float64 throughout: the estimate matches scipy's to ~1e-15, not float32's ~1e-6
+    freqs, psd = welch_psd_chunked(
+        source, n_channels, n_out, rate, nperseg, noverlap, name, chunk_values
+    )
     keep = (freqs >= lo - 1e-9) & (freqs <= hi + 1e-9)
     if not keep.any():
         raise InvalidArgument(

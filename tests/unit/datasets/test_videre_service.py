@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +38,33 @@ def _call(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-def test_psd_too_large_is_resource_exhausted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_psd_is_read_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hub never holds a whole window: the PSD reads it chunk by chunk."""
     service = _service(tmp_path)
-    monkeypatch.setattr(videre_service, "MAX_PSD_VALUES", 1000)
-    request = videre_pb2.PsdRequest(
-        window=videre_pb2.WindowRequest(dataset_id="svc"), freq_range=[1, 300]
+    view = service.catalog.view("svc")
+    reads: list[tuple[int, int]] = []
+
+    def spy(dataset_id: str) -> Any:
+        def read(a: int, b: int, cols: Any) -> Any:
+            reads.append((a, b))
+            return view.read(a, b, cols)
+
+        return dataclasses.replace(view, read=read)
+
+    monkeypatch.setattr(service.catalog, "view", spy)
+    real = videre_service.psd_of_reader
+    monkeypatch.setattr(
+        videre_service,
+        "psd_of_reader",
+        lambda *args, **kwargs: real(*args, **{**kwargs, "chunk_values": 4000}),
     )
-    with pytest.raises(Aborted) as info:
-        _call(service.GetPsd(request, FakeContext()))
-    assert info.value.args[0] == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "shorter time range" in info.value.args[1]
+    request = videre_pb2.PsdRequest(
+        window=videre_pb2.WindowRequest(dataset_id="svc"), freq_range=[10, 300],
+        freq_resolution=10.0,
+    )  # fmt: skip
+    reply = _call(service.GetPsd(request, FakeContext()))
+    assert reply.n_channels == 4 and len(reads) >= 3
+    assert max(b - a for a, b in reads) < 10_000
 
 
 def test_bad_requests_map_to_status_codes(tmp_path: Path) -> None:

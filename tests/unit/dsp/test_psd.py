@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from radiens_async.dsp.psd import psd_of_block, segment_plan, welch_psd, window_spec
+from radiens_async.dsp.psd import (
+    _ResampledReader,
+    psd_of_block,
+    psd_of_reader,
+    segment_plan,
+    welch_psd,
+    window_spec,
+)
 from radiens_async.errors import InvalidArgument
 from radiens_async.utils.enums import FftWindow
 
@@ -95,3 +102,49 @@ def test_welch_bad_plan() -> None:
         welch_psd(np.zeros((1, 10)), 1.0, 20, 0)
     with pytest.raises(InvalidArgument):
         welch_psd(np.zeros(10), 1.0, 5, 0)
+
+
+@pytest.mark.parametrize(
+    ("fs", "samp_freq", "n"),
+    [(30000.0, 2000.0, 61_234), (25000.0, 2000.0, 50_011), (2000.0, None, 20_001),
+     (10000.0, 3000.0, 33_333)],
+)  # fmt: skip
+@pytest.mark.parametrize("chunk_values", [3000, 40_000, 1 << 24])
+def test_chunked_equals_whole_signal(
+    fs: float, samp_freq: float | None, n: int, chunk_values: int
+) -> None:
+    """Read in chunks with margins, the PSD equals resample_poly + welch of the whole signal."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(0, 10, (3, n)).astype(np.float32)
+    reads: list[tuple[int, int]] = []
+
+    def read(a: int, b: int) -> np.ndarray:
+        assert 0 <= a < b <= n
+        reads.append((a, b))
+        return x[:, a:b]
+
+    r = psd_of_reader(read, 3, n, fs, samp_freq, (1, 299), window=FftWindow.HAMMING_p05,
+                      freq_resolution=2.0, chunk_values=chunk_values)  # fmt: skip
+    rate = fs if samp_freq is None else samp_freq
+    y = x.astype(np.float64)
+    if samp_freq is not None:
+        from fractions import Fraction
+
+        q = Fraction(samp_freq / fs).limit_denominator(1000)
+        y = scipy.signal.resample_poly(y, q.numerator, q.denominator, axis=-1)
+    nper = round(rate / 2.0)
+    f, p = scipy.signal.welch(y, rate, window="hamming", nperseg=nper, noverlap=nper * 5 // 100)
+    keep = (f >= 1) & (f <= 299)
+    np.testing.assert_array_equal(r.freqs, f[keep])
+    np.testing.assert_allclose(r.psd, p[:, keep], rtol=1e-9)
+    if chunk_values < 10_000:
+        assert len(reads) > 3  # really read in chunks
+
+
+def test_resampled_windows_equal_the_whole_signal() -> None:
+    x = np.random.default_rng(2).normal(size=(2, 9_999))
+    whole = scipy.signal.resample_poly(x, 2, 25, axis=-1)
+    win = _ResampledReader(lambda a, b: x[:, a:b], x.shape[1], 2, 25)
+    assert win.n_out == whole.shape[1]
+    for o0, o1 in [(0, 10), (5, 200), (300, 500), (whole.shape[1] - 7, whole.shape[1])]:
+        np.testing.assert_allclose(win(o0, o1), whole[:, o0:o1], rtol=1e-12, atol=1e-15)
