@@ -284,3 +284,20 @@ def test_sync_client_stim_dout_aout(address: str) -> None:
             client.set_analog_out_high_pass(-3)
         assert client.get_analog_out_settings()["high_pass"]["cutoff_freq"] == 300.0
         client.restart("sim-spikes")
+
+
+async def test_digital_input_edges_trigger_stimulation(address: str) -> None:
+    """DIN 0 of the simulator is a 1 Hz square wave: rising edges at every whole second."""
+    async with radiens.AsyncAllegoClient(address) as allego:
+        await fresh(allego)
+        await allego.set_stim_params(
+            {**ARMED, "trigger_source_is_keypress": False, "trigger_source_idx": 0}
+        )
+        await allego.set_streaming("on")
+        try:
+            x = await read_rows(allego, [6], 0, 63_000)
+        finally:
+            await allego.set_streaming("off")
+    hit = np.flatnonzero(np.abs(x[0]) > 50_000)
+    starts = [int(h) for i, h in enumerate(hit) if i == 0 or hit[i - 1] != h - 1]
+    assert starts == [30_000, 60_000]
