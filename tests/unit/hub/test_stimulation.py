@@ -253,3 +253,11 @@ def test_digital_input_edges_trigger_stimulation(high_or_low: int, edges: list[i
     assert np.abs(np.delete(diff, 3, axis=0)).max() == 0.0
     device.outputs.set_stim_params({"stim_sys_chan_idx": 3, "enabled": False})
     assert device.simulator._din_trigger is None  # nothing listens any more
+
+
+def test_bank_refuses_malformed_channel_indices() -> None:
+    bank = StimBank([0, 1])
+    for bad in ([1], "1", 1.5, None, True):
+        with pytest.raises(InvalidArgument):
+            bank.set({"stim_sys_chan_idx": bad, "enabled": True})
+    assert bank.get() == {0: default_stim_params(0), 1: default_stim_params(1)}

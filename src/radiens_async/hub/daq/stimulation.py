@@ -16,9 +16,6 @@ whole train with ``maintain_amp_settle_us``): those samples read 0 µV, artifact
 is what amp settle is for. The simulated electrode keeps no residual charge, so charge recovery
 (stored and validated) has nothing to remove.
 
-Plain domain code: no gRPC. The simulator applies the :class:`StimEvent` s this module builds
-after each block copy, under its lock, from the sample at which the trigger landed.
-
 Triggers: a channel fires on manual trigger ``k`` (1..8) when it is enabled, its trigger source
 is the keypress (``trigger_source_is_keypress``) and ``trigger_source_idx == k``. A keypress is
 a press and a release, so an edge-triggered channel fires on every call whichever edge it
@@ -31,6 +28,9 @@ A channel whose trigger source is not the keypress listens to digital input
 its rising (``ST_HIGH``) or falling (``ST_LOW``) edges, level-triggered when the input enters the
 active level; its stimulus starts at the sample of the edge. A source index the device does not
 have never fires.
+
+Plain domain code: no gRPC. The simulator applies the :class:`StimEvent` s this module builds
+after each block copy, under its lock, from the sample at which the trigger landed.
 """
 
 from __future__ import annotations
@@ -274,12 +274,17 @@ class StimBank:
         return {i: dict(p) for i, p in self._params.items()}
 
     def _current(self, param_dict: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters the update applies to (malformed requests fail in validation)."""
         idx = param_dict.get("stim_sys_chan_idx") if isinstance(param_dict, Mapping) else None
-        if isinstance(idx, int) and not isinstance(idx, bool) and idx not in self._params:
+        if isinstance(idx, float) and idx.is_integer():
+            idx = int(idx)
+        if not isinstance(idx, int) or isinstance(idx, bool):
+            return default_stim_params(0)
+        if idx not in self._params:
             chans = list(self._params)
             valid = f"{chans[0]}..{chans[-1]}" if chans else "none"
             raise NotFound(f"unknown stim channel {idx}: stim channels are sys indices {valid}")
-        return self._params[idx] if idx in self._params else default_stim_params(0)
+        return self._params[idx]
 
     def set(self, param_dict: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and apply one channel's update; returns that channel's full parameters.
