@@ -78,3 +78,11 @@ def test_stim_trigger_needs_a_stream() -> None:
         device.outputs.manual_stim_trigger(1, streaming=False)
     with pytest.raises(FailedPrecondition, match="no device"):
         InstrumentOutputs().set_digital_outs({0: True})
+
+
+def test_analog_out_high_pass_follows_a_lower_sampling_rate() -> None:
+    device = AllegoDevice()
+    device.outputs.set_analog_out_high_pass(10_000.0, True)
+    device.set_sampling_freq(1000)
+    hp = device.outputs.analog_out.as_dict()["high_pass"]
+    assert hp == {"enable": True, "cutoff_freq": 450.0}  # below the new Nyquist (500 Hz)
