@@ -13,11 +13,11 @@ No wall clock is involved. As a breakdown, the part spent before the controller 
 (detection and delivery: the hub's ``acquired_ns`` of the spike's sample to the batch's arrival,
 one monotonic clock on one machine) is reported too.
 
-Every two seconds a second task reads the ``gpio_dout`` channel back from the live stream and
-checks, for every reaction, that it shows the new state from exactly the reported sample on
-(``dout`` action; two toggles that land on the same sample leave the last one's state). The
-first ``--warmup-s`` of the stream (the spike detector's noise estimate settling) is watched but
-not reacted to.
+Every two seconds a second task reads the affected channel back from the live stream and checks,
+for every action, that it shows the effect at exactly the reported sample: the new ``gpio_dout``
+state (two toggles that land on the same sample leave the last one's), or the stimulus artifact's
+first phase on the stim channel. The first ``--warmup-s`` of the stream (the spike detector's noise
+estimate settling) is watched but not reacted to.
 
     python examples/closed_loop.py                       # 10 s on the embedded hub
     python examples/closed_loop.py --seconds 60 --channels 32 --action stim
@@ -42,6 +42,8 @@ import radiens_async as radiens
 from radiens_async.utils.enums import SignalType
 
 STIM_CHANNEL = 0
+STIM_UA = 5.0
+STIM_UV = STIM_UA * 10_000.0  # the simulated electrode shows 10 000 µV per µA
 TRIGGER = 1
 
 
@@ -95,10 +97,10 @@ class BurstDetector:
         return False
 
 
-async def read_dout(
+async def read_rows(
     allego: radiens.AsyncAllegoClient, row: int, start: int, stop: int
 ) -> np.ndarray:
-    """Samples ``[start, stop)`` of the ``gpio_dout`` row ``row``, read back from the live cache.
+    """Samples ``[start, stop)`` of the channel ``row`` (sys index), read back from the live cache.
 
     One short stream per check: the hub sends the cached backlog in large messages, so this
     costs far less than following the row live (1000 messages a second) would.
@@ -115,28 +117,37 @@ async def read_dout(
     return np.concatenate(got)[: stop - start] if got else np.zeros(0, np.float32)
 
 
-async def verify_in_stream(
-    allego: radiens.AsyncAllegoClient, row: int, reported: list[tuple[int, bool]]
-) -> tuple[int, int]:
-    """(reactions whose state the stream shows from their sample on, those it does not).
+def shows(action: str, value: float, state: bool) -> bool:
+    """Whether a stream sample shows an action's effect: the digital-out state, or the first
+    (cathodic) phase of the stimulus artifact."""
+    if action == "dout":
+        return bool(value) == state
+    return value < -STIM_UV / 2
 
-    Two toggles that land on the same sample leave the state of the last one.
+
+async def verify_in_stream(
+    allego: radiens.AsyncAllegoClient, action: str, row: int, reported: list[tuple[int, bool]]
+) -> tuple[int, int]:
+    """(actions whose effect the stream shows at their sample, those it does not).
+
+    Two digital-out toggles that land on the same sample leave the state of the last one.
     """
     if not reported:
         return 0, 0
     first, last = reported[0][0], reported[-1][0]
-    x = await read_dout(allego, row, first, last + 1)
+    x = await read_rows(allego, row, first, last + 1)
     last_state = dict(reported)  # the last write at each sample wins
     ok = sum(
         1
         for sample, _ in reported
-        if sample - first < x.size and bool(x[sample - first]) == last_state[sample]
+        if sample - first < x.size and shows(action, x[sample - first], last_state[sample])
     )
     return ok, len(reported) - ok
 
 
 async def verify_periodically(
     allego: radiens.AsyncAllegoClient,
+    action: str,
     row: int,
     reported: list[tuple[int, bool]],
     result: ClosedLoopResult,
@@ -147,7 +158,7 @@ async def verify_periodically(
     while True:
         await asyncio.sleep(every_s)
         upto = len(reported)
-        ok, bad = await verify_in_stream(allego, row, reported[checked:upto])
+        ok, bad = await verify_in_stream(allego, action, row, reported[checked:upto])
         result.verified_in_stream += ok
         result.mismatched_in_stream += bad
         checked = upto
@@ -178,18 +189,18 @@ async def run_closed_loop(
                     "enabled": True,
                     "trigger_source_is_keypress": True,
                     "trigger_source_idx": TRIGGER,
-                    "first_phase_amplitude_uA": 5.0,
-                    "second_phase_amplitude_uA": 5.0,
+                    "first_phase_amplitude_uA": STIM_UA,
+                    "second_phase_amplitude_uA": STIM_UA,
                     "refactory_period_ms": 0.0,
                 }
             )
         meta = await allego.get_channel_metadata()
-        dout_row = meta.index(SignalType.DOUT).sys[0]
+        row = meta.index(SignalType.DOUT).sys[0] if action == "dout" else STIM_CHANNEL
         await allego.set_digital_out_manual(False, False)
         await allego.set_streaming("on")
         detector = BurstDetector(burst_spikes, round(burst_window_ms * fs / 1000.0))
         reported: list[tuple[int, bool]] = []
-        checker = asyncio.create_task(verify_periodically(allego, dout_row, reported, result))
+        checker = asyncio.create_task(verify_periodically(allego, action, row, reported, result))
         state = False
         stop_sample = None
         try:
@@ -221,7 +232,10 @@ async def run_closed_loop(
                             effect = await allego.set_digital_out_manual(state, False)
                             reported.append((effect, state))
                         else:
-                            effect = (await allego.set_manual_stim_trigger(TRIGGER)).sample_index
+                            fired = await allego.set_manual_stim_trigger(TRIGGER)
+                            effect = fired.sample_index
+                            if fired.fired_sys_chan_idxs:  # not ignored as refractory
+                                reported.append((effect, True))
                         for sample, acquired_ns in bursts:
                             result.reactions += 1
                             result.latencies_ms.append((effect - sample) * 1000.0 / fs)
@@ -237,7 +251,7 @@ async def run_closed_loop(
                 await checker
             checked = result.verified_in_stream + result.mismatched_in_stream
             await asyncio.sleep(0.01)  # the last change is acquired
-            ok, bad = await verify_in_stream(allego, dout_row, reported[checked:])
+            ok, bad = await verify_in_stream(allego, action, row, reported[checked:])
             result.verified_in_stream += ok
             result.mismatched_in_stream += bad
         finally:
@@ -259,11 +273,11 @@ def print_result(r: ClosedLoopResult) -> None:
         f"p99 {s['p99_ms']:.2f} ms, max {s['max_ms']:.2f} ms (n={r.reactions}); of which "
         f"detection + delivery p50 {s['delivery_p50_ms']:.2f} ms, p99 {s['delivery_p99_ms']:.2f} ms"
     )
-    if r.action == "dout":
-        print(
-            f"digital out states seen in the stream from the reported sample on: "
-            f"{r.verified_in_stream}/{r.actions}"
-        )
+    seen = "digital out states" if r.action == "dout" else "stimulus artifacts"
+    print(
+        f"{seen} seen in the stream at the reported sample: "
+        f"{r.verified_in_stream}/{r.verified_in_stream + r.mismatched_in_stream}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
