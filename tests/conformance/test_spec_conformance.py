@@ -255,6 +255,7 @@ def check_params(doc: tuple[spec_parser.Param, ...], fn: Any) -> list[str]:
     positional = [p for p in params if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
     by_name = {p.name: p for p in params}
     problems: list[str] = []
+    shifted = False  # a missing parameter moves the later ones: report it once
     for i, d in enumerate(doc):
         if d.kind == "var_positional":
             if not any(p.kind == P.VAR_POSITIONAL for p in params):
@@ -267,9 +268,12 @@ def check_params(doc: tuple[spec_parser.Param, ...], fn: Any) -> list[str]:
         p = by_name.get(d.name)
         if p is None:
             problems.append(f"parameter {d.name!r} is missing")
+            shifted = True
             continue
-        if d.kind == "positional_or_keyword" and (
-            i >= len(positional) or positional[i].name != d.name
+        if (
+            d.kind == "positional_or_keyword"
+            and not shifted
+            and (i >= len(positional) or positional[i].name != d.name)
         ):
             problems.append(f"parameter {d.name!r} is not positional #{i + 1}")
         if d.default is not None:
