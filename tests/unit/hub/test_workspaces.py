@@ -134,3 +134,27 @@ def test_a_snapshot_that_cannot_be_restored_changes_nothing(tmp_path: Path) -> N
     with pytest.raises(FailedPrecondition, match="hardware"):
         instrument_snapshot.prepare_restore(device, snap)
     assert state(device) == before
+
+
+def test_a_switch_that_fails_while_applying_puts_the_instrument_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    device = AllegoDevice(data_dir=tmp_path)
+    ws = Workspaces(HubStore(tmp_path / "hub"), device)
+    configure(device, tmp_path)
+    ws.save("w")
+    device.restart(int(SystemMode.SMARTBOX_SIM_GEN_SPIKES), seed=1)
+    before = state(device)
+    real = device.outputs.apply_restore
+    calls = []
+
+    def failing_once(prepared: Any) -> None:
+        calls.append(prepared)
+        if len(calls) == 1:
+            raise RuntimeError("disk on fire")
+        real(prepared)
+
+    monkeypatch.setattr(device.outputs, "apply_restore", failing_once)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        ws.switch("w")
+    assert state(device) == before

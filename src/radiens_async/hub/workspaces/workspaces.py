@@ -180,7 +180,14 @@ class Workspaces:
         """
         row = self._require(workspace_id)
         plan = instrument_snapshot.prepare_restore(self.device, row.snapshot)
-        instrument_snapshot.apply_restore(self.device, plan)
+        before = instrument_snapshot.capture(self.device)
+        try:
+            instrument_snapshot.apply_restore(self.device, plan)
+        except Exception:
+            # validated values should never fail to apply; if one does, put the instrument back
+            undo = instrument_snapshot.prepare_restore(self.device, before)
+            instrument_snapshot.apply_restore(self.device, undo)
+            raise
         self.rows.touch(row.id, time.time())
         updated = self.rows.get(row.id)
         assert updated is not None
