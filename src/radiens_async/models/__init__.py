@@ -13,6 +13,7 @@ from radiens_async.models.channel_metadata import ChannelInfo, ChannelMetadata, 
 from radiens_async.models.dsp_job import JobProgress, JobState, JobStatus
 from radiens_async.models.ground_truth import SimGroundTruth, SimUnit
 from radiens_async.models.hub_info import HubCapabilities, HubHealth, HubVersion
+from radiens_async.models.instrument_outputs import StimTrigger
 from radiens_async.models.signals import SignalChunk, Signals
 
 __all__ = [
@@ -34,5 +35,6 @@ __all__ = [
     "Signals",
     "SimGroundTruth",
     "SimUnit",
+    "StimTrigger",
     "StreamSpec",
 ]
