@@ -128,25 +128,42 @@ def is_loopback(host: str) -> bool:
 
 
 def read_local_buffer(local: videre_pb2.LocalBuffer) -> npt.NDArray[np.float64] | None:
-    """The samples the hub described, read from its memory-mappable file (float64,
-    channel-major), or None when the file is not the version the hub described."""
-    try:
-        st = os.stat(local.data_path)
-        if st.st_size != local.file_size or st.st_mtime_ns != local.mtime_ns:
-            return None
-        mm = np.memmap(local.data_path, "<f4", "r", shape=(local.n_rows, local.n_cols))
-    except (OSError, ValueError):
-        return None
-    rows = mm[local.row_start : local.row_stop]
+    """The samples the hub described, read from its float32 ``(n_rows, n_cols)`` data file
+    (float64, channel-major), or None when the file is not the version the hub described.
+
+    The rows are read in blocks of ~1 MiB into one buffer that stays in cache and transposed
+    from there (no memory map to set up and fault in per call; nothing stays open).
+    """
+    n_rows, n_cols = local.n_rows, local.n_cols
+    r0, r1 = local.row_start, local.row_stop
     cols = np.asarray(local.columns, np.intp)
+    if not (0 <= r0 <= r1 <= n_rows and n_cols > 0) or (
+        cols.size and not (cols.min() >= 0 and cols.max() < n_cols)
+    ):
+        return None
     sel: slice | npt.NDArray[np.intp] = cols
     if cols.size and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size)):
         sel = slice(int(cols[0]), int(cols[0]) + cols.size)
-    out = np.empty((cols.size, rows.shape[0]), np.float64)
-    # transpose in blocks of ~1 MiB of the file: both sides stay in cache (3x a whole-array .T)
-    step = max(256, TRANSPOSE_BLOCK_BYTES // (4 * max(1, local.n_cols)))
-    for i in range(0, rows.shape[0], step):
-        out[:, i : i + step] = rows[i : i + step, sel].T
+    row_bytes = 4 * n_cols
+    try:
+        with open(local.data_path, "rb", buffering=0) as f:
+            st = os.fstat(f.fileno())
+            if st.st_size != local.file_size or st.st_mtime_ns != local.mtime_ns:
+                return None
+            if n_rows * row_bytes > st.st_size:
+                return None
+            out = np.empty((cols.size, r1 - r0), np.float64)
+            step = max(256, TRANSPOSE_BLOCK_BYTES // row_bytes)
+            buf = np.empty((min(step, r1 - r0), n_cols), "<f4")
+            raw = buf.data.cast("B")
+            f.seek(r0 * row_bytes)
+            for i in range(0, r1 - r0, step):
+                n = min(step, r1 - r0 - i)
+                if f.readinto(raw[: n * row_bytes]) != n * row_bytes:
+                    return None  # shortened under us
+                out[:, i : i + n] = buf[:n, sel].T
+    except (OSError, ValueError):
+        return None
     return out
 
 

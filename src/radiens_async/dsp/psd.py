@@ -7,13 +7,17 @@ the PSD sample rate, the :class:`FftWindow` (Hamming with 1 % or 5 % overlap, or
 the frequency resolution, the frequency range and collapsing the range into one bin.
 
 Channels are processed in blocks so that the segment frames of a block stay small, and the FFTs
-run on all cores (``scipy.fft`` workers).
+run on all cores (``scipy.fft`` workers). A signal read chunk by chunk is resampled and
+transformed on :data:`PSD_WORKERS` threads, a chunk each (``resample_poly`` and the FFTs release
+the GIL); the chunks' sums are added in order, so the result does not depend on the threads.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -27,6 +31,7 @@ from radiens_async.utils.enums import FftWindow
 
 __all__ = [
     "DEFAULT_FREQ_RESOLUTION_HZ",
+    "PSD_WORKERS",
     "PsdResult",
     "psd_of_block",
     "psd_of_reader",
@@ -40,6 +45,11 @@ DEFAULT_FREQ_RESOLUTION_HZ = 1.0
 """Frequency resolution when none is requested (segments of ``fs`` samples, clipped to the data)."""
 
 _FRAME_BUDGET = 1 << 24  # samples of segment frames per channel block (~128 MiB of float64)
+PSD_WORKERS = min(2, os.cpu_count() or 1)
+"""Threads that read, resample and transform chunks of a signal at once (each holds a chunk)."""
+CHUNK_VALUES = 1 << 22
+"""About how many input values (channels x samples) a chunk holds: ~32 MiB as float64, large
+enough that the resampling margins cost ~1 % (64 channels, 30 kHz -> 2 kHz)."""
 
 
 def window_spec(window: FftWindow) -> tuple[str, float]:
@@ -225,7 +235,8 @@ def welch_psd_chunked(
     nperseg: int,
     noverlap: int,
     window: str = "hamming",
-    chunk_values: int = 1 << 24,
+    chunk_values: int = CHUNK_VALUES,
+    workers: int = PSD_WORKERS,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """:func:`welch_psd` of a signal read in time chunks of whole segments.
 
@@ -233,18 +244,21 @@ def welch_psd_chunked(
     ----------
     read : callable
         ``read(start, stop)`` returns samples ``[start, stop)`` of every channel, shape
-        ``(n_channels, stop - start)``.
+        ``(n_channels, stop - start)``; called from ``workers`` threads at once.
     n_channels, n_samples : int
         Size of the signal.
     fs, nperseg, noverlap, window
         As for :func:`welch_psd`.
     chunk_values : int
-        About how many values (channels x samples) to hold at once.
+        About how many values (channels x samples) a chunk holds (at least one segment).
+    workers : int
+        Chunks read and transformed at once, on as many threads.
 
     Returns
     -------
     freqs, psd
-        Equal to :func:`welch_psd` of the whole signal (up to the order of the sums).
+        Equal to :func:`welch_psd` of the whole signal (up to the order of the sums, which is
+        the chunks' order whatever ``workers`` is).
 
     Examples
     --------
@@ -262,17 +276,45 @@ def welch_psd_chunked(
     n_seg = (n_samples - noverlap) // step
     per_chunk = max(1, (chunk_values // max(1, n_channels) - noverlap) // step)
     win = scipy.signal.get_window(window, nperseg)
-    total = np.zeros((n_channels, nperseg // 2 + 1), np.float64)
-    for k0 in range(0, n_seg, per_chunk):
-        k1 = min(n_seg, k0 + per_chunk)
+    chunks = [(k0, min(n_seg, k0 + per_chunk)) for k0 in range(0, n_seg, per_chunk)]
+
+    def power(chunk: tuple[int, int]) -> npt.NDArray[np.float64]:
+        k0, k1 = chunk
         y = np.asarray(read(k0 * step, (k1 - 1) * step + nperseg), np.float64)
-        total += _segment_power_sum(y, nperseg, step, k1 - k0, win)
+        return _segment_power_sum(y, nperseg, step, k1 - k0, win)
+
+    total = np.zeros((n_channels, nperseg // 2 + 1), np.float64)
+    for part in _in_order(power, chunks, workers):
+        total += part
     psd = total * (1.0 / (n_seg * fs * float(np.sum(win**2))))
     if nperseg % 2:
         psd[:, 1:] *= 2.0
     else:
         psd[:, 1:-1] *= 2.0
     return scipy.fft.rfftfreq(nperseg, 1.0 / fs), psd
+
+
+def _in_order(
+    fn: Callable[[tuple[int, int]], npt.NDArray[np.float64]],
+    items: list[tuple[int, int]],
+    workers: int,
+) -> Iterator[npt.NDArray[np.float64]]:
+    """``fn`` of each item, in order, with at most ``workers`` running (and held) at once."""
+    if workers <= 1 or len(items) <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="psd") as pool:
+        pending: list[Future[npt.NDArray[np.float64]]] = []
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) == workers:
+                    yield pending.pop(0).result()
+            for fut in pending:
+                yield fut.result()
+        finally:
+            for fut in pending:
+                fut.cancel()
 
 
 def _segment_power_sum(
@@ -339,12 +381,14 @@ def psd_of_reader(
     collapse_freq: bool = False,
     window: FftWindow = FftWindow.HAMMING_p01,
     freq_resolution: float | None = None,
-    chunk_values: int = 1 << 24,
+    chunk_values: int = CHUNK_VALUES,
+    workers: int = PSD_WORKERS,
 ) -> PsdResult:
     """The PSD that ``get_psd`` documents, of a signal read chunk by chunk.
 
     The result equals resampling the whole signal with ``scipy.signal.resample_poly`` and
-    calling ``scipy.signal.welch`` on it, but only about ``chunk_values`` values are held at once.
+    calling ``scipy.signal.welch`` on it, but each of the ``workers`` threads holds only about
+    ``chunk_values`` input values (and their resampled and segmented copies) at once.
 
     Parameters
     ----------
@@ -367,7 +411,9 @@ def psd_of_reader(
     freq_resolution : float, optional
         Requested bin width in Hz (default 1 Hz; coarser when the data are too short).
     chunk_values : int
-        About how many values (channels x samples) to hold at once.
+        About how many values (channels x samples) of the input a chunk holds.
+    workers : int
+        Chunks read, resampled and transformed at once, on as many threads.
 
     Returns
     -------
@@ -402,15 +448,16 @@ def psd_of_reader(
     if n_samples < 2:
         raise InvalidArgument("the PSD needs at least 2 samples")
     ratio = _ratio(fs, rate)
-    n_out, source = n_samples, read
+    n_out, source, out_values = n_samples, read, chunk_values
     if ratio != 1:
         resampled = _ResampledReader(read, n_samples, ratio.numerator, ratio.denominator)
         n_out, source = resampled.n_out, resampled
+        out_values = max(1, chunk_values * ratio.numerator // ratio.denominator)
     name, overlap = window_spec(window)
     nperseg, noverlap = segment_plan(n_out, rate, freq_resolution, overlap)
     # float64 throughout: the estimate matches scipy's to ~1e-15, not float32's ~1e-6
     freqs, psd = welch_psd_chunked(
-        source, n_channels, n_out, rate, nperseg, noverlap, name, chunk_values
+        source, n_channels, n_out, rate, nperseg, noverlap, name, out_values, workers
     )
     keep = (freqs >= lo - 1e-9) & (freqs <= hi + 1e-9)
     if not keep.any():

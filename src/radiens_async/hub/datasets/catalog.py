@@ -13,7 +13,9 @@ A ``.spikes`` set beside a recording is linked as its spikes under ``<stem>.spik
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import threading
 import time
 import uuid
@@ -51,6 +53,7 @@ CREATE TABLE IF NOT EXISTS videre_datasets (
 """
 FORCED_ID_SEPARATOR = "_-_"
 SPIKES_ID_SUFFIX = ".spikes"
+_VERSIONS = itertools.count(1)  # every opening of a dataset gets a version no other one had
 
 
 @dataclass
@@ -63,6 +66,8 @@ class LinkedDataset:
     metadata: DatasetMetadata
     fingerprint: list[list[object]]
     version: int = 0
+    """Unique per opening (a re-link or a changed file gets a new one): caches keyed by it
+    never serve another opening's channels."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,9 @@ class DatasetCatalog:
             except BaseException:
                 source.close()
                 raise
-            self._open[dataset_id] = LinkedDataset(dataset_id, dpath, source, meta, fingerprint)
+            self._open[dataset_id] = LinkedDataset(
+                dataset_id, dpath, source, meta, fingerprint, next(_VERSIONS)
+            )
             return meta
 
     def _spikes_beside(
@@ -267,8 +274,7 @@ class DatasetCatalog:
             source = open_source(dpath)
             spikes = tuple(r.dataset_id for r in self._rows() if r.parent_id == dataset_id)
             meta = describe_source(source, dpath, dataset_id, spikes)
-            version = (linked.version + 1) if linked else 0
-            fresh = LinkedDataset(dataset_id, dpath, source, meta, fingerprint, version)
+            fresh = LinkedDataset(dataset_id, dpath, source, meta, fingerprint, next(_VERSIONS))
             self._open[dataset_id] = fresh
             with self.store.transaction() as db:
                 db.execute(
@@ -408,21 +414,61 @@ class DatasetCatalog:
         FailedPrecondition
             A ``.spikes`` dataset (no signals).
         """
-        linked = self.open(dataset_id)
-        src = linked.source
-        local = None
-        if isinstance(src, XdatSource):
-            local = LocalFile(str(src.reader.paths.data), src.n_samples, len(src.channels))
-        return SignalView(
-            dataset_id=dataset_id,
-            fs=src.fs,
-            first_sample=src.first_sample,
-            n_samples=src.n_samples,
-            t0_sec=float(linked.metadata.TR.sec[0]),
-            channels=src.channels,
-            channel_metadata=linked.metadata.channel_metadata,
-            read=src.read,
-            walltime=src.start_time,
-            version=linked.version,
-            local_file=local,
-        )
+        return _view_of(self.open(dataset_id))
+
+    def ready_view(self, dataset_id: str) -> SignalView | None:
+        """The view of an open, unchanged dataset without waiting, else None.
+
+        Cheap enough for the event loop (one store lookup and a ``stat`` per backing file): None
+        when another thread holds the catalog (a link may be opening a large file), or when the
+        dataset is unknown, not open yet, changed or gone; :meth:`view` then does the work and
+        raises the errors.
+
+        Examples
+        --------
+        >>> view = catalog.ready_view('rec_0') or catalog.view('rec_0')  # doctest: +SKIP
+        """
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            linked = self._open.get(dataset_id)
+            if linked is None or not self.store.query(
+                "SELECT 1 FROM videre_datasets WHERE dataset_id = ?", (dataset_id,)
+            ):
+                return None
+            try:
+                if linked.dpath.fingerprint() != linked.fingerprint:
+                    return None
+            except NotFound:
+                return None
+            return _view_of(linked)
+        finally:
+            self._lock.release()
+
+
+def _view_of(linked: LinkedDataset) -> SignalView:
+    """The view of an open dataset; an XDAT one says where its data file lies (and which version
+    of it: the size and modification time the catalog verified)."""
+    src = linked.source
+    local = None
+    if isinstance(src, XdatSource):
+        data = str(src.reader.paths.data)
+        stamps = {fp[0]: fp[1:] for fp in linked.fingerprint if len(fp) == 3}
+        size, mtime = stamps.get(data, (None, None))
+        if not isinstance(size, int) or not isinstance(mtime, int):
+            st = os.stat(data)
+            size, mtime = st.st_size, st.st_mtime_ns
+        local = LocalFile(data, src.n_samples, len(src.channels), size, mtime)
+    return SignalView(
+        dataset_id=linked.dataset_id,
+        fs=src.fs,
+        first_sample=src.first_sample,
+        n_samples=src.n_samples,
+        t0_sec=float(linked.metadata.TR.sec[0]),
+        channels=src.channels,
+        channel_metadata=linked.metadata.channel_metadata,
+        read=src.read,
+        walltime=src.start_time,
+        version=linked.version,
+        local_file=local,
+    )

@@ -45,11 +45,14 @@ _DECIMALS = 6  # seconds x fs is rounded to this many decimals before truncation
 @dataclass(frozen=True)
 class LocalFile:
     """Where a view's samples lie on disk: a headerless float32 ``(n_rows, n_cols)`` file whose
-    row 0 is position 0 (an XDAT data file); lets a client on the same machine map it."""
+    row 0 is position 0 (an XDAT data file); lets a client on the same machine map it.
+    ``file_size`` and ``mtime_ns`` identify the version of the file the view describes."""
 
     path: str
     n_rows: int
     n_cols: int
+    file_size: int
+    mtime_ns: int
 
 
 @dataclass(frozen=True)

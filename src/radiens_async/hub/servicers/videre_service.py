@@ -8,7 +8,8 @@ messages. A window request with an empty dataset ID reads the live Allego cache 
 from __future__ import annotations
 
 import asyncio
-import os
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ import grpc
 import numpy as np
 
 from radiens_async._generated.radiens.v1 import (
+    allego_pb2,
     common_pb2,
     datasets_pb2,
     videre_pb2,
@@ -37,13 +39,13 @@ from radiens_async.hub.status_codes import server_stream, unary
 from radiens_async.models.converters.datasets import (
     channel_metadata_to_proto,
     dataset_metadata_to_proto,
-    time_range_to_proto,
 )
-from radiens_async.models.dataset_metadata import make_time_range
+from radiens_async.models.dataset_metadata import NO_WALLTIME
 from radiens_async.utils.enums import FftWindow, PsdScaling
 
 DEFAULT_BLOCK_BYTES = 1 << 20  # loopback gRPC is fastest with ~1 MiB messages
 MAX_BLOCK_BYTES = 64 << 20
+PICK_CACHE_SIZE = 64  # channel selections (with their channel-table message) kept per hub
 
 
 def selection_of(
@@ -62,15 +64,26 @@ def selection_of(
 
 
 def window_time_range(view: SignalView, p0: int, p1: int) -> datasets_pb2.TimeRange:
-    """The TimeRange message of positions ``[p0, p1)`` of a view."""
-    walltime = None if view.walltime is None else view.walltime + timedelta(seconds=p0 / view.fs)
-    tr = make_time_range(
-        timestamp=[view.first_sample + p0, view.first_sample + p1], fs=view.fs, walltime=walltime
+    """The TimeRange message of positions ``[p0, p1)`` of a view (sample indices, the view's
+    stream seconds, fs and the wall clock of ``p0``)."""
+    walltime = ""
+    if view.walltime is not None:
+        start = view.walltime + timedelta(seconds=p0 / view.fs)
+        walltime = "" if start == NO_WALLTIME else start.isoformat()
+    return datasets_pb2.TimeRange(
+        timestamp=[view.first_sample + p0, view.first_sample + p1],
+        sec=[view.sec_of(p0), view.sec_of(p1)],
+        fs=view.fs,
+        walltime=walltime,
     )
-    msg = time_range_to_proto(tr)
-    del msg.sec[:]
-    msg.sec.extend([view.sec_of(p0), view.sec_of(p1)])
-    return msg
+
+
+def selection_key(window: videre_pb2.WindowRequest) -> tuple[tuple[int, ...], ...] | None:
+    """A hashable key of a window's signal selection (None: the default channels)."""
+    if not window.HasField("selection"):
+        return None
+    sel = window.selection
+    return tuple(sel.amp), tuple(sel.ain), tuple(sel.din), tuple(sel.dout)
 
 
 class VidereService(videre_pb2_grpc.VidereServicer):
@@ -95,6 +108,12 @@ class VidereService(videre_pb2_grpc.VidereServicer):
         self.catalog = catalog
         self.live_view = live_view
         self.on_link = on_link
+        # (dataset, version, kinds, selection) -> the pick and its channel-table message; a
+        # version is never reused, so an entry never describes another opening of a dataset
+        self._picks: OrderedDict[
+            tuple[object, ...], tuple[ChannelPick, allego_pb2.ChannelMetadataReply]
+        ] = OrderedDict()
+        self._picks_lock = threading.Lock()  # used from the event loop and worker threads
 
     # -- datasets -----------------------------------------------------------------------
     @unary
@@ -174,25 +193,60 @@ class VidereService(videre_pb2_grpc.VidereServicer):
         self,
         window: videre_pb2.WindowRequest,
         default_kinds: tuple[SignalKind, ...] = KINDS,
-    ) -> tuple[SignalView, int, int, ChannelPick]:
-        view = self._view(window.dataset_id)
+        view: SignalView | None = None,
+    ) -> tuple[SignalView, int, int, ChannelPick, allego_pb2.ChannelMetadataReply]:
+        """The view, positions, channels (and their channel-table message) of a window."""
+        if view is None:
+            view = self._view(window.dataset_id)
         p0, p1 = resolve_window(view, window.mode, list(window.sec), list(window.timestamp))
+        pick, table = self._pick(view, window, default_kinds)
+        return view, p0, p1, pick, table
+
+    def _pick(
+        self,
+        view: SignalView,
+        window: videre_pb2.WindowRequest,
+        default_kinds: tuple[SignalKind, ...],
+    ) -> tuple[ChannelPick, allego_pb2.ChannelMetadataReply]:
+        key = None
+        if not view.is_live:  # a dataset's channels are fixed per version
+            key = (view.dataset_id, view.version, default_kinds, selection_key(window))
+            with self._picks_lock:
+                cached = self._picks.get(key)
+                if cached is not None:
+                    self._picks.move_to_end(key)
+                    return cached
         pick = resolve_columns(view, selection_of(window), default_kinds)
-        return view, p0, p1, pick
+        entry = pick, channel_metadata_to_proto(pick.channel_metadata)
+        if key is not None:
+            with self._picks_lock:
+                self._picks[key] = entry
+                while len(self._picks) > PICK_CACHE_SIZE:
+                    self._picks.popitem(last=False)
+        return entry
+
+    async def _located(
+        self, window: videre_pb2.WindowRequest
+    ) -> tuple[SignalView, int, int, ChannelPick, allego_pb2.ChannelMetadataReply]:
+        """:meth:`_window` on the event loop when the dataset is open and the catalog free
+        (microseconds, and a thread hop costs more), else on a worker thread."""
+        view = self.catalog.ready_view(window.dataset_id) if window.dataset_id else None
+        if view is not None:
+            return self._window(window, KINDS, view)
+        return await asyncio.to_thread(self._window, window)
 
     async def _header(
         self, request: videre_pb2.SignalsRequest
     ) -> tuple[videre_pb2.SignalsHeader, SignalView, int, int, ChannelPick]:
-        view, p0, p1, pick = await asyncio.to_thread(self._window, request.window)
+        view, p0, p1, pick, table = await self._located(request.window)
         header = videre_pb2.SignalsHeader(
             dataset_id=view.dataset_id,
             time_range=window_time_range(view, p0, p1),
             n_per_type=list(pick.n_per_type),
-            channel_metadata=channel_metadata_to_proto(pick.channel_metadata),
+            channel_metadata=table,
         )
         local = view.local_file
         if request.allow_local and local is not None:
-            st = await asyncio.to_thread(os.stat, local.path)
             header.local.CopyFrom(
                 videre_pb2.LocalBuffer(
                     data_path=local.path,
@@ -201,8 +255,8 @@ class VidereService(videre_pb2_grpc.VidereServicer):
                     row_start=p0,
                     row_stop=p1,
                     columns=pick.columns.tolist(),
-                    file_size=st.st_size,
-                    mtime_ns=st.st_mtime_ns,
+                    file_size=local.file_size,
+                    mtime_ns=local.mtime_ns,
                 )
             )
         return header, view, p0, p1, pick
@@ -272,8 +326,8 @@ class VidereService(videre_pb2_grpc.VidereServicer):
             if len(sel.ain) or len(sel.din) or len(sel.dout):
                 raise InvalidArgument("the PSD covers amplifier channels only (sig_sel.amp)")
 
-        def compute() -> tuple[SignalView, int, int, ChannelPick, PsdResult]:
-            view, p0, p1, pick = self._window(window, ("amp",))
+        def compute() -> tuple[SignalView, int, int, allego_pb2.ChannelMetadataReply, PsdResult]:
+            view, p0, p1, pick, table = self._window(window, ("amp",))
             cols = pick.slice_or_columns()
             # read chunk by chunk: any window fits in memory, the result is the whole-signal one
             result = psd_of_reader(
@@ -287,9 +341,9 @@ class VidereService(videre_pb2_grpc.VidereServicer):
                 FftWindow(request.window_type),
                 request.freq_resolution if request.HasField("freq_resolution") else None,
             )
-            return view, p0, p1, pick, result
+            return view, p0, p1, table, result
 
-        view, p0, p1, pick, result = await asyncio.to_thread(compute)
+        view, p0, p1, table, result = await asyncio.to_thread(compute)
         psd = np.ascontiguousarray(result.psd, dtype="<f8")
         return videre_pb2.PsdReply(
             dataset_id=view.dataset_id,
@@ -301,5 +355,5 @@ class VidereService(videre_pb2_grpc.VidereServicer):
             window_type=request.window_type,
             scaling=request.scaling,
             samp_freq=result.fs,
-            channel_metadata=channel_metadata_to_proto(pick.channel_metadata),
+            channel_metadata=table,
         )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from radiens_async._generated.radiens.v1 import videre_pb2
+from radiens_async._generated.radiens.v1 import allego_pb2, videre_pb2
+from radiens_async.models.channel_metadata import ChannelMetadata
 from radiens_async.models.converters.allego import channel_metadata_to_model
 from radiens_async.models.converters.datasets import (
     dataset_metadata_to_model,
@@ -21,6 +23,7 @@ from radiens_async.models.summa import Histogram, SummaAnalysis, SummaStatus
 from radiens_async.utils.enums import FftWindow, MetricMode, MetricName, PsdScaling
 
 __all__ = [
+    "cached_channel_metadata",
     "dataset_ids_frame",
     "metrics_params_frame",
     "metrics_status_to_model",
@@ -44,6 +47,29 @@ def dataset_ids_frame(msg: videre_pb2.DatasetList) -> pd.DataFrame:
     return frame
 
 
+CHANNEL_TABLE_CACHE_SIZE = 32
+
+
+def cached_channel_metadata(msg: allego_pb2.ChannelMetadataReply) -> ChannelMetadata:
+    """:func:`channel_metadata_to_model` of a channel table, converted once per distinct table.
+
+    Windows of a dataset repeat the same table; its serialized bytes are the cache key (a
+    few microseconds, against ~0.4 ms to build 64 channel models). The model is frozen, so
+    results share it safely.
+
+    Examples
+    --------
+    >>> cached_channel_metadata(header.channel_metadata).fs  # doctest: +SKIP
+    30000.0
+    """
+    return _channel_metadata_of_bytes(msg.SerializeToString(deterministic=True))
+
+
+@functools.lru_cache(maxsize=CHANNEL_TABLE_CACHE_SIZE)
+def _channel_metadata_of_bytes(data: bytes) -> ChannelMetadata:
+    return channel_metadata_to_model(allego_pb2.ChannelMetadataReply.FromString(data))
+
+
 def signals_to_model(
     header: videre_pb2.SignalsHeader, samples: npt.NDArray[np.floating]
 ) -> DatasetSignals:
@@ -54,7 +80,7 @@ def signals_to_model(
     parts = [samples[bounds[i] : bounds[i + 1]].astype(np.float64, copy=False) for i in range(4)]
     return DatasetSignals(
         dsource_id=header.dataset_id,
-        channel_metadata=channel_metadata_to_model(header.channel_metadata),
+        channel_metadata=cached_channel_metadata(header.channel_metadata),
         time_range=time_range_to_model(header.time_range),
         signals=SignalArrays(*parts),
     )
@@ -69,7 +95,7 @@ def psd_to_model(msg: videre_pb2.PsdReply) -> PSD:
         window_type=FftWindow(msg.window_type),
         scaling=PsdScaling(msg.scaling),
         freq_bin_width=msg.freq_bin_width,
-        channel_metadata=channel_metadata_to_model(msg.channel_metadata),
+        channel_metadata=cached_channel_metadata(msg.channel_metadata),
         time_range=time_range_to_model(msg.time_range),
         psd=psd,
         frequencies=freqs,
