@@ -40,8 +40,6 @@ class AsyncWorkspaceClient:
 
     def __init__(self, parent: AsyncAllegoClient) -> None:
         self._parent = parent
-        self._stub: workspace_grpc.WorkspaceStub | None = None
-        self._stub_channel: object = None
 
     @property
     def id(self) -> str:
@@ -54,13 +52,9 @@ class AsyncWorkspaceClient:
         return self._parent.hubs
 
     async def _call(self, method: str, request: object) -> object:
-        # the stub is bound to the transport's channel, which exists once the transport is open
         transport = self._parent._transport
-        await transport.open()
-        channel = transport._channel
-        if self._stub is None or self._stub_channel is not channel:
-            self._stub, self._stub_channel = workspace_grpc.WorkspaceStub(channel), channel
-        return await transport.call(getattr(self._stub, method), request)
+        stub = await transport.stub(workspace_grpc.WorkspaceStub)
+        return await transport.call(getattr(stub, method), request)
 
     async def workspace_save(
         self,
