@@ -15,6 +15,7 @@ from radiens_async.client.transport import (
     DEFAULT_TIMEOUT_S,
     HubTransport,
 )
+from radiens_async.errors import InvalidArgument
 from radiens_async.models.hub_info import HubCapabilities, HubHealth, HubVersion
 
 
@@ -86,6 +87,15 @@ class AsyncHubClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    def _check_hub(self, hub_name: str | None) -> None:
+        """The documented methods take ``hub_name``; a client talks to the one hub it was made
+        for, so any other name is refused rather than silently ignored."""
+        if hub_name is not None and hub_name not in (hub_registry.DEFAULT_HUB, self.hub):
+            raise InvalidArgument(
+                f"this client talks to hub {self.hub!r}; create a {type(self).__name__} with"
+                f" hub_name={hub_name!r} to use that hub"
+            )
 
     # -- identity -----------------------------------------------------------------------
     @property

@@ -26,6 +26,7 @@ from radiens_async._generated.radiens.v1 import common_pb2, curate_grpc, curate_
 from radiens_async.client.base import AsyncHubClient
 from radiens_async.client.dsp_job import DspJob
 from radiens_async.client.signal_metrics import AsyncSignalMetricsClient
+from radiens_async.client.spikes import AsyncSpikesClient
 from radiens_async.errors import InvalidArgument
 from radiens_async.models.converters.jobs import job_status_to_model
 from radiens_async.models.dsp_job import JobStatus
@@ -129,6 +130,16 @@ class AsyncCurateClient(AsyncHubClient):
         """Returns ``ClientType.CURATE``."""
         return ClientType.CURATE
 
+    def spikes(self) -> AsyncSpikesClient:
+        """Spikes API: ``get_spike_timestamps`` / ``get_spike_waveforms`` of linked datasets.
+
+        Examples
+        --------
+        >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
+        ...     spikes = await curate.spikes().get_spike_timestamps("rec_0")
+        """
+        return AsyncSpikesClient(self)  # type: ignore[arg-type]
+
     def signal_metrics(self) -> AsyncSignalMetricsClient:
         """Signal metrics API: metrics of datasets linked to this client's hub.
 
@@ -143,13 +154,6 @@ class AsyncCurateClient(AsyncHubClient):
     async def _curate_call(self, method: str, request: Any, timeout: float | None = None) -> Any:
         stub = await self._transport.stub(curate_grpc.CurateStub)
         return await self._transport.call(getattr(stub, method), request, timeout=timeout)
-
-    def _check_hub(self, hub_name: str | None) -> None:
-        if hub_name is not None and hub_name not in (DEFAULT_HUB, self.hub):
-            raise InvalidArgument(
-                f"this client talks to hub {self.hub!r}; create an AsyncCurateClient with"
-                f" hub_name={hub_name!r} to use that hub"
-            )
 
     async def _submit(
         self,

@@ -49,6 +49,23 @@ class HubAddress:
         return cls(host.strip("[]"), int(port))
 
 
+def looks_like_address(text: str | None) -> bool:
+    """True for ``"host:port"`` text (a hub name never holds a ``:`` and a port).
+
+    Examples
+    --------
+    >>> looks_like_address("127.0.0.1:50150"), looks_like_address("default")
+    (True, False)
+    """
+    if not text or ":" not in text:
+        return False
+    try:
+        HubAddress.parse(text)
+    except Exception:
+        return False
+    return True
+
+
 def default_hub_port() -> int:
     """The well-known port of the ``default`` hub (``RADIENS_DEFAULT_HUB_PORT`` or 50150)."""
     value = os.environ.get(ENV_DEFAULT_PORT, "").strip()

@@ -135,7 +135,9 @@ class AsyncSignalMetricsClient:
         raise InvalidArgument(f"ntv_idxs must be a list, array or scalar, got {ntv_idxs!r}")
 
     # -- scans --------------------------------------------------------------------------
-    async def clear(self, dataset_metadata: DatasetMetadata | None = None) -> None:
+    async def clear(
+        self, dataset_metadata: DatasetMetadata | None = None, hub_name: str = "default"
+    ) -> None:
         """Clears the signal metrics of a dataset (its scan and parameters).
 
         Raises
@@ -147,12 +149,16 @@ class AsyncSignalMetricsClient:
         --------
         >>> await videre.signal_metrics().clear(meta)  # doctest: +SKIP
         """
+        self._parent._check_hub(hub_name)
         if is_live(self._parent):
             raise FailedPrecondition("metrics clear is not available for allego")
         await self._call("Clear", self._target(dataset_metadata))
 
     async def calculate(
-        self, dataset_metadata: DatasetMetadata | None = None, cmd: str = "standard"
+        self,
+        dataset_metadata: DatasetMetadata | None = None,
+        hub_name: str = "default",
+        cmd: str = "standard",
     ) -> None:
         """Calculates the signal metrics of a linked dataset in the background.
 
@@ -174,6 +180,7 @@ class AsyncSignalMetricsClient:
         --------
         >>> await videre.signal_metrics().calculate(meta)  # doctest: +SKIP
         """
+        self._parent._check_hub(hub_name)
         if is_live(self._parent):
             raise FailedPrecondition("metrics calculate is not available for allego")
         if cmd not in ("standard", "custom"):
@@ -190,6 +197,7 @@ class AsyncSignalMetricsClient:
         ntv_idxs: Any = None,
         weak_thr: bool = False,
         dataset_metadata: DatasetMetadata | None = None,
+        hub_name: str = "default",
         channel_meta: ChannelMetadata | None = None,
     ) -> str:
         """Sets the event (spike) threshold levels; does not arm or disarm them.
@@ -220,6 +228,7 @@ class AsyncSignalMetricsClient:
         ...     neg_thr=85, dataset_metadata=meta)  # doctest: +SKIP
         '[32 channels] detect: neg thr=85.00 uV, pos thr=n/a uV'
         """
+        self._parent._check_hub(hub_name)
         if neg_thr is None and pos_thr is None:
             return "no new threshold levels were requested so none were changed"
         command = _LEVEL_COMMANDS.get((scale, weak_thr)) if isinstance(weak_thr, bool) else None
@@ -246,6 +255,7 @@ class AsyncSignalMetricsClient:
         ntv_idxs: Any = None,
         weak_thr: bool = False,
         dataset_metadata: DatasetMetadata | None = None,
+        hub_name: str = "default",
         channel_metadata: ChannelMetadata | None = None,
     ) -> str:
         """Arms (``'on'``) or disarms (``'off'``) the event thresholds.
@@ -266,6 +276,7 @@ class AsyncSignalMetricsClient:
         >>> await metrics.set_event_threshold(neg_thr='on', dataset_metadata=meta)  # doctest: +SKIP
         '[32 channels] detect: neg thr=on, pos thr=n/a'
         """
+        self._parent._check_hub(hub_name)
         if neg_thr is None and pos_thr is None:
             return "no new threshold states were requested so none were changed"
         neg, pos = _on_off("neg_thr", neg_thr), _on_off("pos_thr", pos_thr)
@@ -289,6 +300,7 @@ class AsyncSignalMetricsClient:
         pre_ms: float,
         post_ms: float,
         dataset_metadata: DatasetMetadata | None = None,
+        hub_name: str = "default",
         channel_metadata: ChannelMetadata | None = None,
     ) -> str:
         """Sets the event window: ``pre_ms`` before and ``post_ms`` after the crossing.
@@ -309,6 +321,7 @@ class AsyncSignalMetricsClient:
         >>> await videre.signal_metrics().set_event_window(2, 2, meta)  # doctest: +SKIP
         '[32 channels] event window: pre-threshold=2 ms, post-threshold=2 ms'
         """
+        self._parent._check_hub(hub_name)
         if not (_is_scalar(pre_ms) and _is_scalar(post_ms)):
             return "pre_ms and post_ms are required scalars"
         reply = await self._set(
@@ -324,6 +337,7 @@ class AsyncSignalMetricsClient:
         shadow_ms: float,
         dataset_metadata: DatasetMetadata | None = None,
         channel_metadata: ChannelMetadata | None = None,
+        hub_name: str = "default",
     ) -> str:
         """Sets the event shadow (dead time after an event) in milliseconds.
 
@@ -343,13 +357,17 @@ class AsyncSignalMetricsClient:
         >>> await videre.signal_metrics().set_event_shadow(1, meta)  # doctest: +SKIP
         '[32 channels] event shadow 1 ms,'
         """
+        self._parent._check_hub(hub_name)
         if not _is_scalar(shadow_ms):
             return "shadow_ms is a required scalar"
         reply = await self._set(SHADOW, [shadow_ms / 1e3, 0.0], [True, False], [], dataset_metadata)
         return f"[{len(reply.channels)} channels] event shadow {shadow_ms:g} ms,"
 
     async def set_packet_duration(
-        self, packet_dur_sec: float, dataset_metadata: DatasetMetadata | None = None
+        self,
+        packet_dur_sec: float,
+        dataset_metadata: DatasetMetadata | None = None,
+        hub_name: str = "default",
     ) -> str:
         """Sets the signal metrics packet duration in seconds (a running scan restarts).
 
@@ -369,6 +387,7 @@ class AsyncSignalMetricsClient:
         >>> await videre.signal_metrics().set_packet_duration(0.5, meta)  # doctest: +SKIP
         '[32 channels] packet duration 0.5 sec'
         """
+        self._parent._check_hub(hub_name)
         if not _is_scalar(packet_dur_sec):
             return "packet_dur_sec is a required scalar"
         reply = await self._set(
@@ -376,18 +395,21 @@ class AsyncSignalMetricsClient:
         )
         return f"[{len(reply.channels)} channels] packet duration {packet_dur_sec:g} sec"
 
-    async def get_params(self, dataset_metadata: DatasetMetadata | None = None) -> pd.DataFrame:
+    async def get_params(
+        self, dataset_metadata: DatasetMetadata | None = None, hub_name: str = "default"
+    ) -> pd.DataFrame:
         """Returns the signal metrics parameters as a table (one row per amplifier channel).
 
         Examples
         --------
         >>> (await videre.signal_metrics().get_params(meta))[['ntv_idx', 'thr']]  # doctest: +SKIP
         """
+        self._parent._check_hub(hub_name)
         reply = await self._call("GetParams", self._target(dataset_metadata))
         return metrics_params_frame(reply)
 
     async def get_metrics_status(
-        self, dataset_metadata: DatasetMetadata | None = None
+        self, dataset_metadata: DatasetMetadata | None = None, hub_name: str = "default"
     ) -> SignalMetricsStatus:
         """Returns the status of the signal metrics of a dataset (or of the live cache).
 
@@ -396,6 +418,7 @@ class AsyncSignalMetricsClient:
         >>> (await videre.signal_metrics().get_metrics_status(meta)).is_complete  # doctest: +SKIP
         True
         """
+        self._parent._check_hub(hub_name)
         reply = await self._call("GetStatus", self._target(dataset_metadata))
         return metrics_status_to_model(reply)
 
@@ -409,6 +432,7 @@ class AsyncSignalMetricsClient:
         file: str | Path | None = None,
         data: bool = True,
         dataset_metadata: DatasetMetadata | None = None,
+        hub_name: str = "default",
         channel_metadata: ChannelMetadata | None = None,
     ) -> SignalMetrics:
         """Gets the requested signal metrics of every amplifier channel, packet by packet.
@@ -453,6 +477,7 @@ class AsyncSignalMetricsClient:
         >>> m.val.shape  # doctest: +SKIP
         (10, 32, 1)
         """
+        self._parent._check_hub(hub_name)
         live = is_live(self._parent)
         target = self._target(dataset_metadata)
         sec: list[float] = []

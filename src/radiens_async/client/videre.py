@@ -142,6 +142,7 @@ class AsyncVidereClient(AsyncHubClient):
         dataset_idx: int | None = None,
         dataset_id: str | None = None,
         path: str | Path | None = None,
+        hub_name: str = "default",
         fail_hard: bool = False,
     ) -> DatasetMetadata:
         """Returns the metadata of one dataset, requested by index, ID or path (in that order).
@@ -174,6 +175,7 @@ class AsyncVidereClient(AsyncHubClient):
         --------
         >>> meta = await videre.get_data_file_metadata(dataset_idx=0)  # doctest: +SKIP
         """
+        self._check_hub(hub_name)
         ref = videre_pb2.DatasetRef()
         if dataset_idx is not None:
             if isinstance(dataset_idx, bool) or not isinstance(dataset_idx, int):
@@ -198,7 +200,7 @@ class AsyncVidereClient(AsyncHubClient):
         self._metadata_cache[meta.id] = meta
         return meta
 
-    async def get_dataset_ids(self) -> pd.DataFrame:
+    async def get_dataset_ids(self, hub_name: str = "default") -> pd.DataFrame:
         """Returns the linked dataset IDs, sorted.
 
         Returns
@@ -214,6 +216,7 @@ class AsyncVidereClient(AsyncHubClient):
         index
         0        allego_0  allego_0
         """
+        self._check_hub(hub_name)
         return dataset_ids_frame(await self._videre("ListDatasets", common_pb2.Empty()))
 
     async def clear_dataset(
@@ -221,6 +224,7 @@ class AsyncVidereClient(AsyncHubClient):
         dataset_idx: int | str | Sequence[int] | None = None,
         dataset_id: str | Sequence[str] | None = None,
         path: str | Path | Sequence[str | Path] | None = None,
+        hub_name: str = "default",
         fail_hard: bool = False,
     ) -> tuple[int, pd.DataFrame]:
         """Unlinks datasets (and their spikes); ``dataset_id='all'`` unlinks every dataset.
@@ -249,6 +253,7 @@ class AsyncVidereClient(AsyncHubClient):
         --------
         >>> n, ids = await videre.clear_dataset(dataset_id='all')  # doctest: +SKIP
         """
+        self._check_hub(hub_name)
         ids: list[str] = []
         if dataset_idx == "all" or dataset_id == "all":
             ids = []
@@ -287,6 +292,46 @@ class AsyncVidereClient(AsyncHubClient):
             if d not in remaining:
                 del self._metadata_cache[d]
         return reply.num_unlinked, dataset_ids_frame(reply.remaining)
+
+    async def dashboard(self, close: bool = False, hub_name: str = "default") -> None:
+        """Shows the hub's dashboard: health, linked datasets and Summa sessions.
+
+        There is no graphical dashboard app here; the dashboard is printed as text (the
+        documented call returns None either way). ``close=True`` has nothing to close and only
+        checks the hub name.
+
+        Parameters
+        ----------
+        close : bool
+            Close the dashboard instead of showing it.
+        hub_name : str
+            The client's hub (another name is refused).
+
+        Examples
+        --------
+        >>> async with AsyncVidereClient() as videre:  # doctest: +SKIP
+        ...     await videre.dashboard()
+        """
+        self._check_hub(hub_name)
+        if close:
+            return None
+        health, version = await self.hub_health(), await self.hub_version()
+        ids = await self.get_dataset_ids()
+        sessions = await self.summa_list_sessions()
+        lines = [
+            f"Radiens hub {self.hub!r} at {self.address}: "
+            f"{'serving' if health.serving else 'NOT serving'}, up {health.uptime_s:.0f} s, "
+            f"hub {version.hub_version} (protocol {version.protocol_version})",
+            f"linked datasets: {len(ids)}",
+        ]
+        if len(ids):
+            lines.append(ids.to_string())
+        lines.append(f"Summa sessions: {len(sessions)}")
+        lines.extend(
+            f"  {sid}: {', '.join(s['dsource_ids'])}" for sid, s in sorted(sessions.items())
+        )
+        print("\n".join(lines))
+        return None
 
     async def list_dir(
         self, req_dir: str | Path = "", sort_by: str = "date", include: str = "all"
@@ -338,6 +383,7 @@ class AsyncVidereClient(AsyncHubClient):
         summa_id: str | None = None,
         dataset_ids: list[str] | None = None,
         bin_dur_sec: float = 1.0,
+        hub_name: str = "default",
     ) -> SummaStatus:
         """Launches a Summa analysis session in the background.
 
@@ -368,6 +414,7 @@ class AsyncVidereClient(AsyncHubClient):
         --------
         >>> st = await videre.summa_launch_session_analysis('s1', ['a', 'b'])  # doctest: +SKIP
         """
+        self._check_hub(hub_name)
         if not isinstance(dataset_ids, list):
             raise InvalidArgument("dataset_ids must be a list")
         request = videre_pb2.SummaLaunchRequest(
@@ -377,7 +424,9 @@ class AsyncVidereClient(AsyncHubClient):
         )
         return summa_status_to_model(await self._summa("Launch", request))
 
-    async def summa_session_status(self, summa_id: str | None = None) -> SummaStatus:
+    async def summa_session_status(
+        self, summa_id: str | None = None, hub_name: str = "default"
+    ) -> SummaStatus:
         """Returns the status of a Summa session.
 
         Examples
@@ -385,6 +434,7 @@ class AsyncVidereClient(AsyncHubClient):
         >>> (await videre.summa_session_status('s1')).is_complete  # doctest: +SKIP
         True
         """
+        self._check_hub(hub_name)
         request = videre_pb2.SummaRef(summa_id=summa_id or "default")
         return summa_status_to_model(await self._summa("Status", request))
 
@@ -393,7 +443,7 @@ class AsyncVidereClient(AsyncHubClient):
         return summa_analysis_to_model(await self._summa("Analysis", request))
 
     async def summa_get_session_aggregate_statistics(
-        self, summa_id: str | None = None
+        self, summa_id: str | None = None, hub_name: str = "default"
     ) -> SummaAnalysis:
         """Returns the statistics aggregated over every dataset of a completed session.
 
@@ -407,10 +457,14 @@ class AsyncVidereClient(AsyncHubClient):
         >>> a = await videre.summa_get_session_aggregate_statistics('s1')  # doctest: +SKIP
         >>> a.aggregate_table  # doctest: +SKIP
         """
+        self._check_hub(hub_name)
         return await self._analysis(summa_id, "agg")
 
     async def summa_get_session_datasource_statistics(
-        self, summa_id: str | None = None, dataset_ids: list[str] | None = None
+        self,
+        summa_id: str | None = None,
+        dataset_ids: list[str] | None = None,
+        hub_name: str = "default",
     ) -> SummaAnalysis:
         """Returns the per-dataset statistics of a completed session (all, or ``dataset_ids``).
 
@@ -419,6 +473,7 @@ class AsyncVidereClient(AsyncHubClient):
         >>> a = await videre.summa_get_session_datasource_statistics('s1')  # doctest: +SKIP
         >>> a.datasource_table('a')  # doctest: +SKIP
         """
+        self._check_hub(hub_name)
         if dataset_ids is None:
             part = "dsource:all"
         elif isinstance(dataset_ids, list):
@@ -427,7 +482,9 @@ class AsyncVidereClient(AsyncHubClient):
             raise InvalidArgument("dataset_ids must be a list")
         return await self._analysis(summa_id, part)
 
-    async def summa_list_sessions(self) -> dict[str, dict[str, list[str]]]:
+    async def summa_list_sessions(
+        self, hub_name: str = "default"
+    ) -> dict[str, dict[str, list[str]]]:
         """Lists the Summa sessions: ``{summa_id: {'dsource_ids': [...]}}``.
 
         Examples
@@ -435,14 +492,16 @@ class AsyncVidereClient(AsyncHubClient):
         >>> await videre.summa_list_sessions()  # doctest: +SKIP
         {'s1': {'dsource_ids': ['a', 'b']}}
         """
+        self._check_hub(hub_name)
         reply = await self._summa("List", common_pb2.Empty())
         return {s.summa_id: {"dsource_ids": list(s.dataset_ids)} for s in reply.sessions}
 
-    async def summa_clear_sessions(self) -> None:
+    async def summa_clear_sessions(self, hub_name: str = "default") -> None:
         """Clears every Summa session.
 
         Examples
         --------
         >>> await videre.summa_clear_sessions()  # doctest: +SKIP
         """
+        self._check_hub(hub_name)
         await self._summa("Clear", common_pb2.Empty())

@@ -29,6 +29,7 @@ from radiens_async.sync.blocking import (
     get_portal,
     sync_property,
 )
+from radiens_async.sync.spikes import SpikesClient
 from radiens_async.sync.videre import SignalMetricsClient
 
 __all__ = ["CurateClient"]
@@ -118,6 +119,10 @@ class CurateClient(SyncClientBase):
     file_convert = _stream_id(AsyncCurateClient.file_convert)
 
     list_jobs = blocking(AsyncCurateClient.list_jobs)
+
+    def spikes(self) -> SpikesClient:
+        """Spikes API (spikes of datasets linked to this client's hub)."""
+        return SpikesClient(self._portal, self._async.spikes())
 
     def signal_metrics(self) -> SignalMetricsClient:
         """Signal metrics API (datasets linked to this client's hub)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from anyio.from_thread import BlockingPortal
 
+from radiens_async.client.hub_registry import looks_like_address
 from radiens_async.client.signal_metrics import AsyncSignalMetricsClient
 from radiens_async.client.signals import AsyncSignalsClient
 from radiens_async.client.transport import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S
@@ -81,19 +82,23 @@ class VidereClient(SyncClientBase):
 
     def __init__(
         self,
-        address: str | None = None,
+        hub_name: str = "default",
         *,
-        hub_name: str | None = None,
+        address: str | None = None,
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
     ) -> None:
+        # documented as VidereClient(hub_name='default'); "host:port" there names a hub by
+        # its address (as VidereClient(address=...) does)
+        if address is None and looks_like_address(hub_name):
+            address, hub_name = hub_name, "default"
         self._portal = get_portal()
         self._async = construct(
             self._portal,
             AsyncVidereClient,
             address,
-            hub_name=hub_name,
+            hub_name=None if hub_name == "default" else hub_name,
             token=token,
             timeout=timeout,
             connect_timeout=connect_timeout,
@@ -124,6 +129,7 @@ class VidereClient(SyncClientBase):
     )
     summa_list_sessions = blocking(AsyncVidereClient.summa_list_sessions)
     summa_clear_sessions = blocking(AsyncVidereClient.summa_clear_sessions)
+    dashboard = blocking(AsyncVidereClient.dashboard)
 
     def signals(self) -> SignalsClient:
         """Signals API (blocking)."""
