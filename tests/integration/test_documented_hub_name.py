@@ -1,5 +1,6 @@
 """The documented ``hub_name`` parameters, ``VidereClient(hub_name)``, ``dashboard()`` and
-``CurateClient.spikes()``: the client's own hub is accepted, any other name refused, nothing done."""
+``CurateClient.spikes()``: the client's own hub is accepted, any other name refused and nothing
+done."""
 
 from __future__ import annotations
 
