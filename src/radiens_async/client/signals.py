@@ -254,7 +254,7 @@ class AsyncSignalsClient:
         self, request: videre_pb2.SignalsRequest
     ) -> tuple[videre_pb2.SignalsHeader, npt.NDArray[np.floating] | None]:
         header: videre_pb2.SignalsHeader | None = None
-        out: npt.NDArray[np.float32] | None = None
+        out: npt.NDArray[np.float64] | None = None
         async with calls_for(self._parent).stream(
             "GetSignals", request, flow_window_bytes(SIGNALS_WINDOW_BYTES)
         ) as messages:
@@ -264,7 +264,8 @@ class AsyncSignalsClient:
                     if header.HasField("local"):
                         continue
                     n_samples = header.time_range.timestamp[1] - header.time_range.timestamp[0]
-                    out = np.empty((sum(header.n_per_type), n_samples), np.float32)
+                    # the documented float64: each block is converted as it is copied in
+                    out = np.empty((sum(header.n_per_type), n_samples), np.float64)
                     continue
                 if out is None:
                     raise RemoteError("the hub sent samples before the signals header")

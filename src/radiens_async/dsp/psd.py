@@ -14,6 +14,7 @@ the GIL); the chunks' sums are added in order, so the result does not depend on 
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -35,6 +36,7 @@ __all__ = [
     "PsdResult",
     "psd_of_block",
     "psd_of_reader",
+    "resample_rows",
     "segment_plan",
     "welch_psd",
     "welch_psd_chunked",
@@ -47,6 +49,7 @@ DEFAULT_FREQ_RESOLUTION_HZ = 1.0
 _FRAME_BUDGET = 1 << 24  # samples of segment frames per channel block (~128 MiB of float64)
 PSD_WORKERS = min(2, os.cpu_count() or 1)
 """Threads that read, resample and transform chunks of a signal at once (each holds a chunk)."""
+_DECIMATE_BLOCK_BYTES = 2 << 20  # rows decimated together (their padded copy stays in cache)
 CHUNK_VALUES = 1 << 22
 """About how many input values (channels x samples) a chunk holds: ~32 MiB as float64, large
 enough that the resampling margins cost ~1 % (64 channels, 30 kHz -> 2 kHz)."""
@@ -185,11 +188,76 @@ def _ratio(fs: float, target: float) -> Fraction:
     return Fraction(target / fs).limit_denominator(1000)
 
 
-def _resample(x: npt.NDArray[np.floating], fs: float, target: float) -> npt.NDArray[np.floating]:
-    ratio = _ratio(fs, target)
-    if ratio == 1:
-        return x
-    return scipy.signal.resample_poly(x, ratio.numerator, ratio.denominator, axis=-1)
+def resample_rows(x: npt.NDArray[np.float64], up: int, down: int) -> npt.NDArray[np.float64]:
+    """``scipy.signal.resample_poly(x, up, down, axis=-1)`` with its default filter and padding.
+
+    An integer decimation (``up == 1``) runs as polyphase matrix-vector products over a
+    cache-sized block of rows (BLAS; ~3x resample_poly's loop, equal to ~1e-15 relative);
+    other ratios call resample_poly.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(2, 3000))
+    >>> ref = scipy.signal.resample_poly(x, 1, 15, axis=-1)
+    >>> bool(np.allclose(resample_rows(x, 1, 15), ref, rtol=0, atol=1e-12))
+    True
+    """
+    if up != 1:
+        return np.asarray(scipy.signal.resample_poly(x, up, down, axis=-1), np.float64)
+    return _decimate(x, down)
+
+
+@functools.lru_cache(maxsize=16)
+def _decimation_taps(down: int) -> npt.NDArray[np.float64]:
+    """resample_poly's low-pass for ``(1, down)``, reversed, zero-filled to whole phases and
+    shaped ``(phases, down)``: ``taps[q, r]`` weighs input ``(k + q) * down + r - half`` of
+    output ``k``."""
+    half = 10 * down  # as resample_poly designs it: 2 * half + 1 taps, cutoff 1 / down
+    h = scipy.signal.firwin(2 * half + 1, 1.0 / down, window=("kaiser", 5.0))
+    phases = -(-h.size // down)
+    taps = np.zeros(phases * down)
+    taps[: h.size] = h[::-1]
+    taps.flags.writeable = False  # shared by every call (cached)
+    return taps.reshape(phases, down)
+
+
+def _decimate(x: npt.NDArray[np.float64], down: int) -> npt.NDArray[np.float64]:
+    """``resample_poly(x, 1, down, axis=-1)``: output ``k`` is
+    ``sum_i h[i] * x[k * down + half - i]`` with zeros outside ``x``.
+
+    Tiles of a few rows and a span of outputs go through one zero-padded buffer of about
+    :data:`_DECIMATE_BLOCK_BYTES`, which stays in cache while every phase passes over it.
+    """
+    if down == 1:
+        return x.copy()
+    taps = _decimation_taps(down)
+    phases = taps.shape[0]
+    half = 10 * down
+    n_ch, n = x.shape
+    n_out = -(-n // down)
+    span = max(256, min(n_out, _DECIMATE_BLOCK_BYTES // (8 * down) - phases))
+    width = (span + phases) * down  # padded input of `span` outputs
+    rows = max(1, min(n_ch, _DECIMATE_BLOCK_BYTES // (8 * width)))
+    buf = np.empty((rows, width), np.float64)
+    out = np.empty((n_ch, n_out), np.float64)
+    for c0 in range(0, n_ch, rows):
+        r = min(rows, n_ch - c0)
+        for k0 in range(0, n_out, span):
+            k1 = min(n_out, k0 + span)
+            # padded position p holds x[p - half]; this tile reads positions k0*down + [0, w)
+            w = (k1 - k0 + phases) * down
+            a, b = max(0, k0 * down - half), min(n, k0 * down + w - half)
+            tile = buf[:r, :w]
+            lead = a - (k0 * down - half)
+            tile[:, :lead] = 0.0
+            tile[:, lead : lead + b - a] = x[c0 : c0 + r, a:b]
+            tile[:, lead + b - a :] = 0.0
+            frames = tile.reshape(r, k1 - k0 + phases, down)
+            block = out[c0 : c0 + r, k0:k1]
+            np.matmul(frames[:, : k1 - k0], taps[0], out=block)
+            for q in range(1, phases):
+                block += frames[:, q : q + k1 - k0] @ taps[q]
+    return out
 
 
 Reader = Callable[[int, int], npt.NDArray[np.floating]]
@@ -222,7 +290,7 @@ class _ResampledReader:
         c0 -= c0 % down
         c1 = min(self.n_in, -(-(o1 * down) // up) + self.margin)
         x = np.asarray(self.read(c0, c1), np.float64)
-        y = scipy.signal.resample_poly(x, up, down, axis=-1)
+        y = resample_rows(x, up, down)
         shift = c0 * up // down
         return y[:, o0 - shift : o1 - shift]
 
