@@ -129,7 +129,7 @@ def welch_psd(
     --------
     >>> x = np.random.default_rng(0).normal(size=(2, 4000))
     >>> f, p = welch_psd(x, 1000.0, 1000, 10)
-    >>> f[1], p.shape
+    >>> float(f[1]), p.shape
     (1.0, (2, 501))
     """
     x = np.asarray(x)
@@ -195,6 +195,11 @@ def resample_rows(x: npt.NDArray[np.float64], up: int, down: int) -> npt.NDArray
     cache-sized block of rows (BLAS; ~3x resample_poly's loop, equal to ~1e-15 relative);
     other ratios call resample_poly.
 
+    Raises
+    ------
+    InvalidArgument
+        For signals that are not 2-D, or factors that are not positive integers.
+
     Examples
     --------
     >>> x = np.random.default_rng(0).normal(size=(2, 3000))
@@ -202,6 +207,13 @@ def resample_rows(x: npt.NDArray[np.float64], up: int, down: int) -> npt.NDArray
     >>> bool(np.allclose(resample_rows(x, 1, 15), ref, rtol=0, atol=1e-12))
     True
     """
+    x = np.asarray(x, np.float64)
+    if x.ndim != 2:
+        raise InvalidArgument(f"signals must be 2-D (channels, samples), got shape {x.shape}")
+    if not all(isinstance(v, int | np.integer) and v >= 1 for v in (up, down)):
+        raise InvalidArgument(f"up and down must be positive integers, got {up!r}, {down!r}")
+    g = math.gcd(int(up), int(down))
+    up, down = int(up) // g, int(down) // g
     if up != 1:
         return np.asarray(scipy.signal.resample_poly(x, up, down, axis=-1), np.float64)
     return _decimate(x, down)
