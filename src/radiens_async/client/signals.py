@@ -190,6 +190,7 @@ class AsyncSignalsClient:
         sel_mode: TrsMode | int | str | None = None,
         sig_sel: SigSelect | None = None,
         dataset_metadata: DatasetMetadata | None = None,
+        hub_name: str = "default",
     ) -> DatasetSignals:
         """Gets signals over the specified time range from a linked dataset (or the live cache).
 
@@ -225,6 +226,7 @@ class AsyncSignalsClient:
         >>> sig.signals.amp.shape  # doctest: +SKIP
         (32, 45000)
         """
+        self._parent._check_hub(hub_name)
         dataset_id = dataset_id_of(self._parent, dataset_metadata)
         window = window_request(dataset_id, time_range, sel_mode, sig_sel, dataset_metadata)
         request = videre_pb2.SignalsRequest(
@@ -289,6 +291,7 @@ class AsyncSignalsClient:
         freq_resolution: float | None = None,
         file: str | Path | None = None,
         dataset_metadata: DatasetMetadata | None = None,
+        hub_name: str = "default",
     ) -> PSD:
         """Gets the power spectral density (PSD) of the amplifier signals over a time range.
 
@@ -334,6 +337,7 @@ class AsyncSignalsClient:
         >>> psd.frequencies[np.argmax(psd.psd[0])]  # doctest: +SKIP
         60.0
         """
+        self._parent._check_hub(hub_name)
         dataset_id = dataset_id_of(self._parent, dataset_metadata)
         win = window_request(dataset_id, time_range, sel_mode, sig_sel, dataset_metadata)
         fr = np.asarray(freq_range, np.float64).reshape(-1)
