@@ -160,3 +160,21 @@ def test_summa_not_complete_yet(tmp_path: Path) -> None:
     with pytest.raises(FailedPrecondition, match="not complete"):
         sessions.analysis("s", "agg")
     _wait(lambda: sessions.get("s").finished > 0, timeout=120)
+
+
+def test_metrics_of_a_window_in_seconds(
+    setup: tuple[DatasetCatalog, MetricsEngine, np.ndarray],
+) -> None:
+    _, engine, _data = setup
+    t0 = FIRST_SAMPLE / FS
+    ids = [(0, int(MetricName.RMS))]
+    by_sec = engine.get_metrics_sec("m", [t0 + 5000 / FS, t0 + 17_500 / FS], ids, tail=True)
+    by_pos = engine.get_metrics("m", (5000, 17_500), ids, tail=True)
+    np.testing.assert_array_equal(by_sec.val, by_pos.val)
+    assert (by_sec.t0_pos, by_sec.t1_pos) == (by_pos.t0_pos, by_pos.t1_pos)
+    whole = engine.get_metrics_sec("m", [], ids, tail=True)
+    assert (whole.t0_pos, whole.t1_pos) == (0, 25_000)
+    with pytest.raises(InvalidArgument, match=r"\[start, end\]"):
+        engine.get_metrics_sec("m", [t0], ids, tail=True)
+    with pytest.raises(NotFound):
+        engine.get_metrics_sec("nope", [], ids, tail=True)

@@ -31,8 +31,9 @@ from radiens_async.hub.datasets.signal_view import (
     ChannelPick,
     SignalView,
     resolve_columns,
+    resolve_window,
 )
-from radiens_async.utils.enums import MetricMode, MetricName
+from radiens_async.utils.enums import MetricMode, MetricName, TrsMode
 
 __all__ = [
     "DEFAULT_LIVE_LAG_S",
@@ -155,7 +156,11 @@ class MetricsEngine:
 
     def params(self, target: str) -> tuple[MetricsParams, ChannelPick, SignalView]:
         """Current parameters of a target (``standard`` until changed)."""
-        view = self.view(target)
+        return self._params_of(target, self.view(target))
+
+    def _params_of(
+        self, target: str, view: SignalView
+    ) -> tuple[MetricsParams, ChannelPick, SignalView]:
         pick = self._amp(view)
         key = self._key(target)
         with self._lock:
@@ -370,7 +375,54 @@ class MetricsEngine:
         partial packet. The default window is the whole dataset, or the last 5 s of the live cache.
         """
         ids = parse_metric_ids(metric_ids)
-        p, pick, view = self.params(target)
+        return self._metrics(target, self.view(target), window, ids, tail)
+
+    def get_metrics_sec(
+        self,
+        target: str,
+        sec: Sequence[float],
+        metric_ids: Sequence[tuple[int, int]],
+        tail: bool,
+    ) -> MetricsResult:
+        """:meth:`get_metrics` of a window in seconds, as the API gives it.
+
+        For the live cache ``sec`` is ``[]`` or ``[lag]`` (the last ``lag`` seconds); for a
+        dataset ``[]`` or ``[start, end]`` of its stream time. The window is resolved on the same
+        view snapshot the metrics are computed from.
+
+        Raises
+        ------
+        InvalidArgument
+            A malformed or out-of-range window, or an unknown metric.
+        """
+        view = self.view(target)
+        window: tuple[int, int] | None = None
+        if view.is_live and sec:
+            if len(sec) != 1:
+                raise InvalidArgument(
+                    "allego: time_range must be None or scalar lag time (sec) from head of"
+                    " primary cache"
+                )
+            window = resolve_window(view, TrsMode.FROM_HEAD, sec)
+        elif sec:
+            if len(sec) != 2:
+                raise InvalidArgument(
+                    "videre: time_range must be None or [start, end] (sec) with respect to"
+                    " datasource time range"
+                )
+            window = resolve_window(view, TrsMode.SUBSET, sec)
+        ids = parse_metric_ids(metric_ids)
+        return self._metrics(target, view, window, ids, tail)
+
+    def _metrics(
+        self,
+        target: str,
+        view: SignalView,
+        window: tuple[int, int] | None,
+        ids: list[tuple[MetricMode, MetricName]],
+        tail: bool,
+    ) -> MetricsResult:
+        p, pick, view = self._params_of(target, view)
         if window is None:
             if view.is_live:
                 lag = round(DEFAULT_LIVE_LAG_S * view.fs)

@@ -9,12 +9,9 @@ import numpy as np
 
 from radiens_async._generated.radiens.v1 import common_pb2, videre_pb2, videre_pb2_grpc
 from radiens_async.dsp.signal_metrics import MetricsParams
-from radiens_async.errors import InvalidArgument
 from radiens_async.hub.datasets.metrics_engine import MetricsEngine, walltime_iso
-from radiens_async.hub.datasets.signal_view import resolve_window
 from radiens_async.hub.servicers.videre_service import window_time_range
 from radiens_async.hub.status_codes import unary
-from radiens_async.utils.enums import TrsMode
 
 
 def params_to_proto(
@@ -69,16 +66,19 @@ class SignalMetricsService(videre_pb2_grpc.SignalMetricsServicer):
         self, request: videre_pb2.MetricsParamRequest, context: grpc.aio.ServicerContext
     ) -> videre_pb2.MetricsParamsReply:
         target = request.target.dataset_id
-        p = await asyncio.to_thread(
-            self.engine.set_param,
-            target,
-            request.command,
-            list(request.reg_float64),
-            list(request.reg_bool),
-            list(request.ntv_idxs),
-        )
-        _p, pick, view = await asyncio.to_thread(self.engine.params, target)
-        return params_to_proto(p, pick.ntv_idxs["amp"], view.fs)
+
+        def apply() -> videre_pb2.MetricsParamsReply:
+            p = self.engine.set_param(
+                target,
+                request.command,
+                list(request.reg_float64),
+                list(request.reg_bool),
+                list(request.ntv_idxs),
+            )
+            _p, pick, view = self.engine.params(target)
+            return params_to_proto(p, pick.ntv_idxs["amp"], view.fs)
+
+        return await asyncio.to_thread(apply)
 
     @unary
     async def GetParams(
@@ -119,23 +119,7 @@ class SignalMetricsService(videre_pb2_grpc.SignalMetricsServicer):
         ids = [(m.mode, m.name) for m in request.metrics]
 
         def compute() -> videre_pb2.MetricsReply:
-            view = self.engine.view(target)
-            window: tuple[int, int] | None = None
-            if view.is_live and sec:
-                if len(sec) != 1:
-                    raise InvalidArgument(
-                        "allego: time_range must be None or scalar lag time (sec) from head of"
-                        " primary cache"
-                    )
-                window = resolve_window(view, TrsMode.FROM_HEAD, sec)
-            elif sec:
-                if len(sec) != 2:
-                    raise InvalidArgument(
-                        "videre: time_range must be None or [start, end] (sec) with respect to"
-                        " datasource time range"
-                    )
-                window = resolve_window(view, TrsMode.SUBSET, sec)
-            r = self.engine.get_metrics(target, window, ids, request.tail)
+            r = self.engine.get_metrics_sec(target, sec, ids, request.tail)
             return videre_pb2.MetricsReply(
                 dataset_id=r.dataset_id,
                 time_range=window_time_range(r.view, r.t0_pos, r.t1_pos),
