@@ -100,3 +100,27 @@ def test_live_adapter_needs_a_stream() -> None:
 
     with pytest.raises(FailedPrecondition, match="not streaming"):
         LiveCacheAdapter(Idle()).view()
+
+
+def test_live_adapter_reuses_the_channel_table_of_a_layout() -> None:
+    from radiens_async.hub.daq import sensors_catalog
+    from radiens_async.hub.daq.signal_cache import SignalCache
+
+    class Device:
+        fs = FS
+        layout = sensors_catalog.build_layout(sensors_catalog.default_sim_sensors(16), 1, 1, 1)
+        cache = SignalCache(19, capacity=100, max_block=10)
+
+    dev = Device()
+    dev.cache.append(np.arange(190, dtype=np.float32).reshape(19, 10))
+    live = LiveCacheAdapter(dev)
+    first, second = live.view(), live.view()
+    assert second.channel_metadata is first.channel_metadata
+    assert first.n_samples == 10 and first.read(2, 4, slice(0, 2)).tolist() == [
+        [2.0, 3.0],
+        [12.0, 13.0],
+    ]
+    dev.layout = sensors_catalog.build_layout(sensors_catalog.default_sim_sensors(16), 1, 1, 1)
+    third = live.view()  # a new layout (reconfigured device): a new table
+    assert third.channel_metadata is not first.channel_metadata
+    assert third.channel_metadata == first.channel_metadata

@@ -266,6 +266,19 @@ class LiveCacheAdapter:
 
     def __init__(self, device: object) -> None:
         self.device = device
+        # the channel table of the last layout seen: a layout is replaced, never mutated, so
+        # it is rebuilt only when the device is reconfigured, not at every snapshot
+        self._table: tuple[object, float, list[XdatChannel], ChannelMetadata] | None = None
+
+    def _channels(self, layout: object, fs: float) -> tuple[list[XdatChannel], ChannelMetadata]:
+        from radiens_async.hub.daq.allego_device import xdat_channels
+
+        table = self._table
+        if table is None or table[0] is not layout or table[1] != fs:
+            channels = xdat_channels(layout)  # type: ignore[arg-type]
+            meta = channel_metadata_of(channels, fs, LIVE_DATASET_ID, LIVE_DATASET_ID)
+            table = self._table = (layout, fs, channels, meta)
+        return table[2], table[3]
 
     def view(self) -> SignalView:
         """A snapshot of what the cache holds now.
@@ -275,15 +288,13 @@ class LiveCacheAdapter:
         FailedPrecondition
             When Allego is not streaming (no cache).
         """
-        from radiens_async.hub.daq.allego_device import xdat_channels
-
         dev = self.device
         cache = getattr(dev, "cache", None)
         if cache is None:
             raise FailedPrecondition("Allego is not streaming: there are no live signals")
         fs = float(dev.fs)  # type: ignore[attr-defined]
         layout = dev.layout  # type: ignore[attr-defined]
-        channels = xdat_channels(layout)
+        channels, channel_metadata = self._channels(layout, fs)
         oldest, head = cache.oldest, cache.head
 
         def read(start: int, stop: int, columns: Columns) -> npt.NDArray[np.float32]:
@@ -303,7 +314,7 @@ class LiveCacheAdapter:
             n_samples=head - oldest,
             t0_sec=oldest / fs,
             channels=channels,
-            channel_metadata=channel_metadata_of(channels, fs, LIVE_DATASET_ID, LIVE_DATASET_ID),
+            channel_metadata=channel_metadata,
             read=read,
             is_live=True,
         )
