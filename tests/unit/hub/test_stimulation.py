@@ -261,3 +261,53 @@ def test_bank_refuses_malformed_channel_indices() -> None:
         with pytest.raises(InvalidArgument):
             bank.set({"stim_sys_chan_idx": bad, "enabled": True})
     assert bank.get() == {0: default_stim_params(0), 1: default_stim_params(1)}
+
+
+def test_din_listeners_follow_every_parameter_change() -> None:
+    """Channels on the same input fire together; edges at a block boundary are seen; the set
+    of listening channels follows set / apply_all / reset."""
+    din_on = {
+        "enabled": True,
+        "trigger_source_is_keypress": False,
+        "trigger_source_idx": 0,
+        "first_phase_amplitude_uA": 1.0,
+        "second_phase_amplitude_uA": 1.0,
+    }
+    bank = StimBank([0, 1, 2])
+    assert not bank.din_armed()
+    bank.set({"stim_sys_chan_idx": 0, **din_on})
+    bank.set({"stim_sys_chan_idx": 1, **din_on})
+    assert bank.din_armed()
+    din = np.zeros((1, 10), np.float32)
+    din[0, 4:] = 1.0
+    fired = bank.on_din_edges(din, 100, np.zeros(1, np.float32), FS)
+    assert {(s.start, s.event.row) for s in fired} == {(104, 0), (104, 1)}
+    # a rise between blocks lands on the first sample of the new block
+    fired = bank.on_din_edges(np.ones((1, 10), np.float32), 10_000, np.zeros(1, np.float32), FS)
+    assert {(s.start, s.event.row) for s in fired} == {(10_000, 0), (10_000, 1)}
+    assert bank.on_din_edges(din[:, :0], 20_000, np.zeros(1, np.float32), FS) == []
+    bank.apply_all({i: default_stim_params(i) for i in range(3)})
+    assert not bank.din_armed()
+    bank.set({"stim_sys_chan_idx": 2, **din_on})
+    assert bank.din_armed()
+    bank.reset()
+    assert not bank.din_armed()
+
+
+def test_simulator_keeps_digital_input_edges_across_blocks() -> None:
+    """The input value before a block is remembered without a trigger too, so an edge at the
+    first sample of the block after arming is caught; reset forgets it."""
+    layout = build_layout(default_sim_sensors(32), 2, 2, 2)
+    sim = DeviceSimulator("smartbox_sim_gen_sine", 30000.0, layout)
+    calls: list[tuple[int, float]] = []
+
+    def trigger(din: np.ndarray, first: int, previous: np.ndarray) -> list[Any]:
+        calls.append((first, float(previous[0])))
+        return []
+
+    sim.generate(15000)  # DIN 0 is high for the first half second
+    sim.set_din_trigger(trigger)
+    sim.generate(10)
+    sim.reset()
+    sim.generate(10)
+    assert calls == [(15000, 1.0), (0, 1.0)]

@@ -201,8 +201,20 @@ class InstrumentOutputs:
         return sample
 
     # -- stimulation -----------------------------------------------------------------------
-    def set_stim_params(self, param_dict: Mapping[str, Any]) -> dict[str, Any]:
-        """Validate and apply one stim channel's update (see :meth:`StimBank.set`)."""
+    def set_stim_params(
+        self, param_dict: Mapping[str, Any], *, streaming: bool = False
+    ) -> dict[str, Any]:
+        """Validate and apply one stim channel's update (see :meth:`StimBank.set`).
+
+        Raises
+        ------
+        FailedPrecondition
+            ``streaming`` is on: parameters change only while the device is stopped.
+        """
+        if streaming:
+            raise FailedPrecondition(
+                "cannot set stimulation parameters while streaming: stop streaming first"
+            )
         merged = self.stim.set(param_dict)
         self._sync_din_trigger()
         return merged

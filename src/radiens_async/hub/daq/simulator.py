@@ -214,7 +214,10 @@ class DeviceSimulator:
         self._dout_state = np.zeros(self._n_dout, dtype=np.float32)
         self._stim_events: list[ScheduledStim] = []
         self._din_trigger: DinTrigger | None = None
-        self._din_previous: F32 | None = None  # digital inputs at the sample before the next
+        # digital inputs at the sample before the next (valid once a block was generated);
+        # written in place every block so the acquisition thread allocates nothing for it
+        self._din_previous: F32 = np.zeros(self._n_din, dtype=np.float32)
+        self._din_previous_valid = False
         self._next_sample = 0
         # generate() runs in the acquisition thread, set_digital_outs() and
         # schedule_stimulation() in a servicer thread: the lock makes an output change land
@@ -325,12 +328,13 @@ class DeviceSimulator:
         if self._n_dout:
             out[self._dout_start :] = self._dout_state[:, None]
         first = self._next_sample - n
-        if self._din_trigger is not None and self._n_din and n:
-            din = out[self._din_start : self._dout_start]
-            previous = din[:, 0] if self._din_previous is None else self._din_previous
-            self._stim_events.extend(self._din_trigger(din, first, previous))
         if self._n_din and n:
-            self._din_previous = out[self._din_start : self._dout_start, -1].copy()
+            din = out[self._din_start : self._dout_start]
+            if self._din_trigger is not None:
+                previous = self._din_previous if self._din_previous_valid else din[:, 0]
+                self._stim_events.extend(self._din_trigger(din, first, previous))
+            self._din_previous[:] = din[:, -1]
+            self._din_previous_valid = True
         if self._stim_events:
             for event in self._stim_events:
                 event.apply(out, first)
@@ -344,7 +348,7 @@ class DeviceSimulator:
             self._discard_prefetch()
             self._dout_state[:] = 0.0
             self._stim_events = []
-            self._din_previous = None
+            self._din_previous_valid = False
 
     def set_digital_out(self, ntv_idx: int, state: bool) -> int:
         """Set a digital output; it takes effect from :attr:`next_sample` on, which is returned.

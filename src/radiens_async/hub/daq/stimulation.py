@@ -210,6 +210,14 @@ def train_samples(params: Mapping[str, Any], fs: float) -> int:
     return math.ceil(end_us * fs / 1e6)
 
 
+def _entering(row: F32, previous: float, wants_high: bool) -> list[int]:
+    """Offsets in ``row`` at which a digital input enters its active level (``previous`` is
+    its value at the sample before)."""
+    high = np.concatenate(([previous], row)) > 0.5
+    entering = (~high[:-1] & high[1:]) if wants_high else (high[:-1] & ~high[1:])
+    return np.flatnonzero(entering).tolist()
+
+
 @dataclass(frozen=True, slots=True)
 class Firing:
     """The outcome of one manual trigger."""
@@ -244,6 +252,8 @@ class StimBank:
         self._params: dict[int, dict[str, Any]] = {}
         self._key_level = dict.fromkeys(KEYPRESS_TRIGGERS, False)
         self._busy_until: dict[int, int] = {}
+        # the enabled channels that listen to a digital input: what on_din_edges visits per block
+        self._din_listeners: tuple[tuple[int, dict[str, Any]], ...] = ()
         self.rebind(stim_sys_idxs)
 
     def rebind(self, stim_sys_idxs: Sequence[int]) -> None:
@@ -254,12 +264,14 @@ class StimBank:
             for i in stim_sys_idxs
         }
         self._busy_until.clear()
+        self._params_changed()
 
     def reset(self) -> None:
         """Every channel back to the defaults, triggers released (a restart)."""
         self._params = {i: default_stim_params(i) for i in self._params}
         self._key_level = dict.fromkeys(KEYPRESS_TRIGGERS, False)
         self._busy_until.clear()
+        self._params_changed()
 
     def new_stream(self) -> None:
         """Streaming (re)starts at sample 0: forget when channels were last busy."""
@@ -299,6 +311,7 @@ class StimBank:
         current = self._current(param_dict)
         merged = checked_update(current, param_dict)
         self._params[merged["stim_sys_chan_idx"]] = merged
+        self._params_changed()
         return dict(merged)
 
     def restore(
@@ -324,12 +337,19 @@ class StimBank:
     def apply_all(self, params: Mapping[int, Mapping[str, Any]]) -> None:
         """Replace every channel's parameters with already validated ones (see :meth:`restore`)."""
         self._params = {int(i): dict(p) for i, p in params.items()}
+        self._params_changed()
+
+    def _params_changed(self) -> None:
+        # one assignment, so the acquisition thread sees the old tuple or the new one
+        self._din_listeners = tuple(
+            (i, p)
+            for i, p in self._params.items()
+            if p["enabled"] and not p["trigger_source_is_keypress"]
+        )
 
     def din_armed(self) -> bool:
         """Whether any enabled channel listens to a digital input."""
-        return any(
-            p["enabled"] and not p["trigger_source_is_keypress"] for p in self._params.values()
-        )
+        return bool(self._din_listeners)
 
     def on_din_edges(
         self, din: F32, first_sample: int, previous: F32, fs: float
@@ -348,16 +368,19 @@ class StimBank:
         """
         out: list[ScheduledStim] = []
         n_din = din.shape[0]
-        for idx, p in self._params.items():
-            if not p["enabled"] or p["trigger_source_is_keypress"]:
-                continue
+        if din.shape[1] == 0:
+            return out
+        # channels sharing an input and a polarity share its edges: found once per block
+        edges: dict[tuple[int, bool], list[int]] = {}
+        for idx, p in self._din_listeners:
             src = p["trigger_source_idx"]
-            if src >= n_din or din.shape[1] == 0:
+            if src >= n_din:
                 continue
-            high = np.concatenate(([previous[src]], din[src])) > 0.5
             wants_high = p["trigger_high_or_low"] == TriggerHighOrLow.ST_HIGH
-            entering = (~high[:-1] & high[1:]) if wants_high else (high[:-1] & ~high[1:])
-            for offset in np.flatnonzero(entering).tolist():
+            key = (src, wants_high)
+            if key not in edges:
+                edges[key] = _entering(din[src], float(previous[src]), wants_high)
+            for offset in edges[key]:
                 sample = first_sample + offset
                 if sample < self._busy_until.get(idx, 0):
                     continue

@@ -346,11 +346,9 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
     async def SetStimParams(
         self, request: allego_pb2.StimChannelParams, context: grpc.aio.ServicerContext
     ) -> allego_pb2.StimChannelParams:
-        if self.device.streaming:
-            raise FailedPrecondition(
-                "cannot set stimulation parameters while streaming: stop streaming first"
-            )
-        merged = self.device.outputs.set_stim_params(stim_params_from_proto(request))
+        merged = self.device.outputs.set_stim_params(
+            stim_params_from_proto(request), streaming=self.device.streaming
+        )
         return stim_params_to_proto(merged)
 
     @unary
