@@ -1,8 +1,7 @@
 """Calls to the Videre, SignalMetrics and Summa services on a client's hub connection.
 
-The transport keeps stubs for the services it was built with; these three live here, bound to
-the transport's channel (rebuilt if the channel changes), so any client — Videre, Allego,
-Curate — can reach them.
+The transport builds stubs for any service (:meth:`HubTransport.stub`); these three are named
+here so that any client — Videre, Allego, Curate — can reach them.
 """
 
 from __future__ import annotations
@@ -26,39 +25,26 @@ class VidereCalls:
     """Unary calls and the signals stream of the Videre-side services for one client."""
 
     def __init__(self, client: AsyncHubClient) -> None:
-        self._client = client
-        self._stubs: dict[str, Any] = {}
-        self._channel: object = None
+        self._transport = client._transport
 
     async def call(
         self, service: Service, method: str, request: Any, timeout: float | None = None
     ) -> Any:
         """One unary call with the client's deadline and error mapping."""
-        transport = self._client._transport
-        await transport.open()
-        channel = transport._channel
-        if channel is not self._channel:
-            self._stubs, self._channel = {}, channel
-        stub = self._stubs.get(service)
-        if stub is None:
-            stub = self._stubs[service] = _STUBS[service](channel)
-        return await transport.call(getattr(stub, method), request, timeout=timeout)
+        stub = await self._transport.stub(_STUBS[service])
+        return await self._transport.call(getattr(stub, method), request, timeout=timeout)
 
     @contextlib.asynccontextmanager
     async def stream(
         self, method: str, request: Any, window: int
     ) -> AsyncIterator[AsyncIterator[Any]]:
         """A server stream of the Videre service on a connection of its own."""
-        async with self._client._transport.open_stream(
+        async with self._transport.open_stream(
             videre_grpc.VidereStub, method, request, window=window
         ) as messages:
             yield messages
 
 
 def calls_for(client: AsyncHubClient) -> VidereCalls:
-    """The (cached) :class:`VidereCalls` of a client."""
-    calls = getattr(client, "_videre_calls", None)
-    if calls is None:
-        calls = VidereCalls(client)
-        client._videre_calls = calls  # type: ignore[attr-defined]
-    return calls
+    """The :class:`VidereCalls` of a client (it holds nothing but the client's transport)."""
+    return VidereCalls(client)
