@@ -12,8 +12,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from radiens_async._generated.radiens.v1 import common_pb2, neurons_grpc, neurons_pb2
+from radiens_async.client.signals import is_live
 from radiens_async.client.tuned_channel import flow_window_bytes
-from radiens_async.errors import InvalidArgument
+from radiens_async.errors import FailedPrecondition, InvalidArgument
 from radiens_async.models.channel_metadata import ChannelMetadata
 from radiens_async.models.converters.neurons import (
     batch_to_model,
@@ -349,10 +350,7 @@ class AsyncSpikesClient:
     async def _dataset_call(
         self, method: str, dataset_id: str, time_range: Any, max_per_channel: int
     ) -> Any:
-        from radiens_async.client.allego import AsyncAllegoClient
-        from radiens_async.errors import FailedPrecondition
-
-        if isinstance(self._parent, AsyncAllegoClient):
+        if is_live(self._parent):
             raise FailedPrecondition(
                 f"{method}: spikes files are linked datasets; use a VidereClient's spikes()"
             )
