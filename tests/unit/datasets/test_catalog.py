@@ -234,3 +234,23 @@ def test_xdat_without_native_indices(catalog: DatasetCatalog, tmp_path: Path) ->
     path, _ = write_xdat(tmp_path, "nontv", n=100, chans=chans)
     meta = catalog.link(path)
     assert meta.channel_metadata.index(SignalType.AMP).ntv == [0, 1, 2]
+
+
+def test_dotted_base_name_uses_the_files_the_reader_opens(tmp_path: Path) -> None:
+    from radiens_async.formats.xdat_metadata import xdat_paths
+    from radiens_async.hub.datasets.file_listing import list_data_files
+    from radiens_async.hub.datasets.source import open_source, resolve_dataset_path
+
+    # a set named as neo names it: rec.1.xdat.json beside rec_data.xdat, rec_timestamp.xdat
+    _, data = write_xdat(tmp_path, "rec", n=1000)
+    (tmp_path / "rec.xdat.json").rename(tmp_path / "rec.1.xdat.json")
+    path = tmp_path / "rec.1.xdat"
+    dpath = resolve_dataset_path(path)
+    assert dpath.files == tuple(xdat_paths(path))
+    source = open_source(dpath)
+    try:
+        np.testing.assert_array_equal(source.read(0, 10, slice(0, 2)), data[:2, :10])
+    finally:
+        source.close()
+    (entry,) = list_data_files(tmp_path)
+    assert entry.num_files == 3 and entry.bytes_primary_data > 0

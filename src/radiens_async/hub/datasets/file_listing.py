@@ -14,7 +14,7 @@ from pathlib import Path
 
 from radiens_async.errors import InvalidArgument, NotFound
 from radiens_async.formats.spikes_metadata import load_spikes_metadata
-from radiens_async.formats.xdat_metadata import XdatMetadata
+from radiens_async.formats.xdat_metadata import XdatMetadata, xdat_paths
 
 __all__ = ["SORT_KEYS", "FileSetEntry", "list_data_files"]
 
@@ -51,8 +51,7 @@ def _size(p: Path) -> int:
 
 
 def _xdat(directory: Path, base: str) -> FileSetEntry:
-    meta_path = directory / f"{base}.xdat.json"
-    data = [directory / f"{base}_data.xdat", directory / f"{base}_timestamp.xdat"]
+    meta_path, *data = xdat_paths(directory / f"{base}.xdat.json")
     entry = FileSetEntry(str(directory), base, "xdat", num_files=1 + sum(p.exists() for p in data))
     entry.bytes_meta_data = _size(meta_path)
     entry.bytes_primary_data = sum(_size(p) for p in data)
@@ -127,9 +126,8 @@ def list_data_files(
             if kind is None or not p.is_file():
                 continue
             e = FileSetEntry(str(d), p.stem, kind, bytes_primary_data=_size(p))
-        meta = d / name
         e.bytes_total = e.bytes_primary_data + e.bytes_meta_data
-        e.mtime = meta.stat().st_mtime
+        e.mtime = p.stat().st_mtime
         e.timestamp = datetime.fromtimestamp(e.mtime).strftime("%Y-%m-%d %H:%M:%S")
         if include in ("all", e.type):
             entries.append(e)

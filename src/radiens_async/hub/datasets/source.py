@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from radiens_async.errors import InvalidArgument, NotFound
-from radiens_async.formats.xdat_metadata import XdatChannel
+from radiens_async.formats.xdat_metadata import XdatChannel, xdat_paths
 from radiens_async.utils.enums import RadiensFileType
 
 __all__ = ["Columns", "DatasetPath", "DatasetSource", "open_source", "resolve_dataset_path"]
@@ -119,11 +119,7 @@ def resolve_dataset_path(path: str | Path) -> DatasetPath:
 
 
 def _xdat_path(directory: Path, base: str) -> DatasetPath:
-    files = (
-        directory / f"{base}.xdat.json",
-        directory / f"{base}_data.xdat",
-        directory / f"{base}_timestamp.xdat",
-    )
+    files = tuple(xdat_paths(directory / f"{base}.xdat"))  # the files XdatReader opens
     missing = [f.name for f in files if not f.is_file()]
     if missing:
         raise NotFound(f"{directory / base}.xdat: file not found ({', '.join(missing)} missing)")
