@@ -12,6 +12,7 @@ from radiens_async.hub.datasets.catalog import DatasetCatalog
 from radiens_async.hub.datasets.summa import SummaSessions, SummaState
 from radiens_async.hub.status_codes import unary
 from radiens_async.models.converters.datasets import dataset_metadata_to_proto
+from radiens_async.models.dataset_metadata import DatasetMetadata
 
 
 def status_to_proto(s: SummaState) -> videre_pb2.SummaStatusReply:
@@ -58,13 +59,17 @@ class SummaService(videre_pb2_grpc.SummaServicer):
         self, request: videre_pb2.SummaAnalysisRequest, context: grpc.aio.ServicerContext
     ) -> videre_pb2.SummaAnalysisReply:
         s, stats = self.sessions.analysis(request.summa_id, request.part)
-        datasets = []
-        for d in s.dataset_ids:
-            try:
-                meta = await asyncio.to_thread(self.catalog.metadata, d)
-            except Exception:  # unlinked since the session ran: statistics stay valid
-                continue
-            datasets.append(dataset_metadata_to_proto(meta))
+
+        def linked() -> list[DatasetMetadata]:
+            out = []
+            for d in s.dataset_ids:
+                try:
+                    out.append(self.catalog.metadata(d))
+                except Exception:  # unlinked since the session ran: statistics stay valid
+                    continue
+            return out
+
+        datasets = [dataset_metadata_to_proto(m) for m in await asyncio.to_thread(linked)]
         return videre_pb2.SummaAnalysisReply(
             status=status_to_proto(s),
             stats=[
