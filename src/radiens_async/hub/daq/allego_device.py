@@ -136,11 +136,12 @@ class AllegoDevice:
         layout = sensors_catalog.build_layout(sensors, N_AIN, N_DIN, N_DOUT)
         simulator = DeviceSimulator(mode.name.lower(), fs, layout, seed=seed)
         amp = layout.of_type(StreamSignalType.AMP)
-        sites = np.array(
+        # probe position of each amplifier channel, (n_amp, 2) µm (NaN where unplaced)
+        self.amp_site_xy_um = np.array(
             [(c.site.x_um, c.site.y_um) if c.site is not None else (np.nan, np.nan) for c in amp],
             dtype=np.float64,
         ).reshape(len(amp), 2)
-        self.spike_engine = SpikeEngine(fs, len(amp), sites)
+        self.spike_engine = SpikeEngine(fs, len(amp), self.amp_site_xy_um)
         self.mode, self.seed, self.fs = mode, seed, fs
         self.sensors, self.layout, self.simulator = sensors, layout, simulator
         self.outputs.attach(simulator, [c.sys_idx for c in amp])

@@ -15,7 +15,7 @@ from radiens_async.errors import FailedPrecondition, InvalidArgument
 from radiens_async.hub.daq.allego_device import AllegoDevice
 from radiens_async.hub.daq.channel_layout import StreamSignalType
 from radiens_async.hub.live_notifier import LiveNotifier
-from radiens_async.hub.spikes.spike_engine import SpikeBatch
+from radiens_async.hub.spikes.spike_engine import SpikeBatch, SpikeEngine
 from radiens_async.hub.status_codes import server_stream, unary
 from radiens_async.hub.summary_stats import summary_vector
 
@@ -95,7 +95,7 @@ class NeuronsService(neurons_pb2_grpc.NeuronsServicer):
         self.clock = SorterClock()
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> SpikeEngine:
         return self.device.spike_engine
 
     # -- control ----------------------------------------------------------------------------
@@ -297,9 +297,7 @@ class NeuronsService(neurons_pb2_grpc.NeuronsServicer):
     ) -> neurons_pb2.SpikesMetadataReply:
         stats = self._site_stats()
         amp = self.device.layout.of_type(StreamSignalType.AMP)
-        xy = np.array(
-            [(c.site.x_um, c.site.y_um) if c.site else (np.nan, np.nan) for c in amp]
-        ).reshape(len(amp), 2)
+        xy = self.device.amp_site_xy_um
         duration = max(self._time_range()[1], 1e-9)
         sites = []
         for i, c in enumerate(amp):

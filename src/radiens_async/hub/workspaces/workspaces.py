@@ -102,9 +102,14 @@ class Workspaces:
         self.rows = WorkspaceStore(store)
         self.device = device
 
-    def _info(self, row: WorkspaceRow, current: str | None) -> WorkspaceInfo:
-        modified = row.id == current and _canonical(row.snapshot) != _canonical(
-            instrument_snapshot.capture(self.device)
+    def _info(
+        self, row: WorkspaceRow, current: str | None, *, just_captured: bool = False
+    ) -> WorkspaceInfo:
+        # a row whose snapshot was just taken from the instrument matches it: no second capture
+        modified = (
+            not just_captured
+            and row.id == current
+            and _canonical(row.snapshot) != _canonical(instrument_snapshot.capture(self.device))
         )
         return WorkspaceInfo(
             row.id,
@@ -165,7 +170,7 @@ class Workspaces:
             now,
         )
         self.rows.put(row, current=True)
-        return self._info(row, wid)
+        return self._info(row, wid, just_captured=True)
 
     def switch(self, workspace_id: str) -> WorkspaceInfo:
         """Restore the saved instrument state of ``workspace_id`` and make it current.
