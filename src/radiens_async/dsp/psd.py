@@ -107,7 +107,7 @@ def welch_psd(
     Parameters
     ----------
     x : ndarray, shape (n_channels, n_samples)
-        Signals; float32 input is transformed in float32 and averaged in float64.
+        Signals (transformed in float64).
     fs : float
         Sample rate in Hz.
     nperseg, noverlap : int
@@ -135,37 +135,10 @@ def welch_psd(
     x = np.asarray(x)
     if x.ndim != 2:
         raise InvalidArgument(f"signals must be 2-D (channels, samples), got shape {x.shape}")
-    n_ch, n = x.shape
-    if not 0 < nperseg <= n or not 0 <= noverlap < nperseg:
-        raise InvalidArgument(
-            f"segment plan nperseg={nperseg}, noverlap={noverlap} does not fit {n} samples"
-        )
-    work = np.float32 if x.dtype == np.float32 else np.float64
-    win = scipy.signal.get_window(window, nperseg).astype(work)
-    step = nperseg - noverlap
-    n_seg = (n - noverlap) // step
-    scale = 1.0 / (fs * float(np.sum(win.astype(np.float64) ** 2)))
-    n_freq = nperseg // 2 + 1
-    psd = np.empty((n_ch, n_freq), np.float64)
-    block = max(1, _FRAME_BUDGET // max(1, n_seg * nperseg))
-    for c0 in range(0, n_ch, block):
-        rows = np.asarray(x[c0 : c0 + block], dtype=work)
-        frames = np.lib.stride_tricks.sliding_window_view(rows, nperseg, axis=-1)[:, ::step][
-            :, :n_seg
-        ]
-        seg = frames - frames.mean(axis=-1, keepdims=True, dtype=np.float64).astype(work)
-        seg *= win
-        spec = scipy.fft.rfft(seg, axis=-1, workers=-1)
-        power = spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2
-        psd[c0 : c0 + block] = power.mean(axis=1)
-    psd *= scale
-    # one-sided: double every bin except DC and (for even segments) Nyquist
-    if nperseg % 2:
-        psd[:, 1:] *= 2.0
-    else:
-        psd[:, 1:-1] *= 2.0
-    freqs = scipy.fft.rfftfreq(nperseg, 1.0 / fs)
-    return freqs, psd
+    # the whole block as one chunk of the chunked estimate
+    return welch_psd_chunked(
+        lambda a, b: x[:, a:b], x.shape[0], x.shape[1], fs, nperseg, noverlap, window, x.size, 1
+    )
 
 
 @dataclass(frozen=True)
