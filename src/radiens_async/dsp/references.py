@@ -110,8 +110,7 @@ def virtual_reference(block: Block, ref_row: int, rows: Sequence[int] | None = N
     ref = _row("reference channel", ref_row, n)
     idx = _rows(rows, n)
     out = np.array(block, dtype=np.float32, copy=True)
-    reference = block[ref].copy()
-    out[idx] -= reference
+    out[idx] -= block[ref]  # ``out`` is a copy: the input's reference row stays intact
     out[ref] = 0.0
     return out
 
@@ -149,11 +148,7 @@ def common_average_reference(block: Block, rows: Sequence[int] | None = None) ->
     if idx.size == 0:
         raise InvalidArgument("common average reference needs at least one channel")
     out = np.array(block, dtype=np.float32, copy=True)
-    if (
-        isinstance(rows, range)
-        or rows is None
-        or np.array_equal(idx, np.arange(idx[0], idx[0] + idx.size))
-    ):
+    if np.array_equal(idx, np.arange(idx[0], idx[0] + idx.size)):
         part = out[int(idx[0]) : int(idx[0]) + idx.size]  # a view: no gather/scatter copies
         part -= part.mean(axis=0, dtype=np.float64).astype(np.float32)
     else:

@@ -32,6 +32,19 @@ def test_car_subtracts_the_mean_of_the_chosen_rows(x: np.ndarray) -> None:
     assert common_average_reference(x).mean(axis=0) == pytest.approx(0, abs=1e-4)
 
 
+def test_car_takes_any_range_of_rows_as_the_same_list(x: np.ndarray) -> None:
+    for rows in (range(0, 5, 2), range(4, -1, -1), range(1, 4)):
+        np.testing.assert_array_equal(
+            common_average_reference(x, rows), common_average_reference(x, list(rows))
+        )
+
+
+def test_virtual_reference_leaves_its_input_alone(x: np.ndarray) -> None:
+    before = x.copy()
+    virtual_reference(x, 2, [0, 1, 2, 3])
+    np.testing.assert_array_equal(x, before)
+
+
 def test_paired_difference_and_virtual_reference(x: np.ndarray) -> None:
     got = paired_difference(x, 3, 1)
     want = x.copy()
