@@ -17,12 +17,24 @@ import numpy as np
 
 from radiens_async.formats.export_control import ExportControl, sample_chunks
 from radiens_async.formats.staged_output import StagedOutput
+from radiens_async.formats.xdat_metadata import XdatChannel
 from radiens_async.formats.xdat_reader import XdatReader
 
-__all__ = ["export_csv"]
+__all__ = ["csv_column_name", "export_csv"]
 
 # Formatting text is slow (~1-2 M values/s): small chunks keep a cancel prompt.
 _CSV_CHUNK_VALUES = 1 << 17
+
+
+def csv_column_name(channel: XdatChannel) -> str:
+    """The CSV header name of ``channel``: its name, commas replaced (they separate columns).
+
+    Examples
+    --------
+    >>> csv_column_name(reader.metadata.channels[0])  # doctest: +SKIP
+    'A-000'
+    """
+    return channel.name.replace(",", "_")
 
 
 def export_csv(
@@ -70,7 +82,7 @@ def export_csv(
     control = control or ExportControl()
     final = Path(target).absolute()
     with XdatReader(source) as reader, StagedOutput([final], tag=tag, force=force) as staged:
-        names = [ch.name.replace(",", "_") for ch in reader.metadata.channels]
+        names = [csv_column_name(ch) for ch in reader.metadata.channels]
         t0, fs = reader.time_range[0], reader.fs
         fmt = ["%.9f"] + ["%.7g"] * reader.n_channels
         with open(staged.staged(final), "w", newline="") as out:

@@ -21,7 +21,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["StagedOutput", "existing_outputs"]
+__all__ = ["StagedOutput", "discard_staging", "existing_outputs"]
+
+
+def _staging_name(first_final: str, tag: str) -> str:
+    return f".{first_final}.{tag}.partial"
+
+
+def discard_staging(directory: Path, tag: str) -> None:
+    """Remove the staging directories tagged ``tag`` in ``directory`` (a run that died left them).
+
+    Examples
+    --------
+    >>> discard_staging(Path("/nonexistent"), "job1")
+    """
+    if not directory.is_dir():
+        return
+    for leftover in directory.glob(_staging_name("*", tag)):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def existing_outputs(paths: Sequence[Path]) -> list[Path]:
@@ -68,8 +85,7 @@ class StagedOutput:
             raise NotADirectoryError(f"{directory} is not a directory")
         self.force = force
         self._check_free()
-        suffix = f".{tag}" if tag else f".{os.getpid()}"
-        self.directory = directory / f".{self.finals[0].name}{suffix}.partial"
+        self.directory = directory / _staging_name(self.finals[0].name, tag or str(os.getpid()))
         if self.directory.exists():
             shutil.rmtree(self.directory)
         self.directory.mkdir()

@@ -25,7 +25,6 @@ Examples
 
 from __future__ import annotations
 
-import ast
 import csv
 import io
 from collections.abc import Callable
@@ -37,7 +36,9 @@ import numpy as np
 import numpy.typing as npt
 
 from radiens_async.errors import FormatError
+from radiens_async.formats.csv_export import csv_column_name
 from radiens_async.formats.kilosort2_export import kilosort2_columns, kilosort2_outputs
+from radiens_async.formats.kilosort_folder import read_params
 from radiens_async.formats.nwb_export import nwb_series_columns
 from radiens_async.formats.xdat_metadata import XdatChannel, XdatMetadata
 from radiens_async.hub.datasets.describe import describe_dataset_file, describe_source
@@ -84,7 +85,7 @@ def _csv_extent(target: Path, md: XdatMetadata) -> WrittenExtent:
     names = next(csv.reader([header.strip()]))
     if not names or names[0] != "time_s":
         raise FormatError(f"{target}: not a CSV export (no time_s column)")
-    by_name = {ch.name.replace(",", "_"): i for i, ch in enumerate(md.channels)}
+    by_name = {csv_column_name(ch): i for i, ch in enumerate(md.channels)}
     missing = [n for n in names[1:] if n not in by_name]
     if missing:
         raise _mismatch(target, f"channels {missing[:3]} are not in the source")
@@ -138,11 +139,7 @@ def _nwb_extent(target: Path, md: XdatMetadata) -> WrittenExtent:
 def _kilosort2_extent(target: Path, md: XdatMetadata) -> WrittenExtent:
     """Kilosort2: ``params.py`` gives the channel count; the binary's size the samples."""
     bin_path, params_path = kilosort2_outputs(target)
-    params: dict[str, object] = {}
-    for node in ast.parse(params_path.read_text()).body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            params[node.targets[0].id] = ast.literal_eval(node.value)
-    n_chan = params.get("n_channels_dat")
+    n_chan = read_params(params_path).get("n_channels_dat")
     columns = kilosort2_columns(md)
     if not isinstance(n_chan, int) or n_chan != len(columns):
         raise _mismatch(target, f"params.py n_channels_dat = {n_chan!r}")
