@@ -228,3 +228,26 @@ def test_curate_jobs_refuse_bad_requests_before_any_work(
     assert curate.runner.all_jobs() == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hub", "notes.csv", "taken.xdat.json"]
     curate.runner.shutdown()
+
+
+def test_watch_yields_each_change_until_the_job_finishes(tmp_path: Path) -> None:
+    import asyncio
+
+    runner = JobRunner(HubStore(tmp_path / "hub"))
+    record = runner.submit(
+        "CAR", "s", str(tmp_path / "t"), {}, total_s=2.0, work=_slow_work(tmp_path / "t", 20)
+    )  # type: ignore[arg-type]
+
+    async def collect() -> list[tuple[JobRecord, float]]:
+        return [change async for change in runner.watch(record.id, poll_s=0.05)]
+
+    changes = asyncio.run(collect())
+    assert changes[-1][0].state == "done" and all(not r.finished for r, _ in changes[:-1])
+    assert sum(increment for _, increment in changes) == pytest.approx(2.0)
+    assert all(increment >= 0 for _, increment in changes)
+    # a finished job (live or only in the store) gives its final record once
+    again = asyncio.run(collect())
+    assert [r.state for r, _ in again] == ["done"]
+    with pytest.raises(NotFound):
+        asyncio.run(anext(runner.watch("CAR__none-0000")))
+    runner.shutdown()

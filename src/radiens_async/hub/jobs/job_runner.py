@@ -21,20 +21,23 @@ Examples
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
-import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from radiens_async.errors import JobCancelled, NotFound
+from radiens_async.formats.staged_output import discard_staging
 from radiens_async.hub.store import HubStore
+from radiens_async.models.dsp_job import JobState
 
 __all__ = [
     "TERMINAL_STATES",
@@ -48,16 +51,19 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# The states as plain strings (what the store and the messages hold), named once in JobState.
 QUEUED, RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED = (
-    "queued",
-    "running",
-    "done",
-    "failed",
-    "cancelled",
-    "interrupted",
+    JobState.QUEUED.value,
+    JobState.RUNNING.value,
+    JobState.DONE.value,
+    JobState.FAILED.value,
+    JobState.CANCELLED.value,
+    JobState.INTERRUPTED.value,
 )
-TERMINAL_STATES = frozenset({DONE, FAILED, CANCELLED, INTERRUPTED})
+TERMINAL_STATES = frozenset(s.value for s in JobState if s.finished)
 _PERSIST_PROGRESS_EVERY_S = 1.0
+# A watcher re-reads the job at least this often even without a wake-up.
+_WATCH_POLL_S = 1.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -288,7 +294,7 @@ class JobRunner:
         )
         for row in rows:
             record = self._from_row(row)
-            _remove_staging(record)
+            discard_staging(Path(record.target).parent, record.id)  # the hub died under it
             self._persist(
                 replace(
                     record,
@@ -436,6 +442,53 @@ class JobRunner:
         """The in-memory job (for watchers), or None if it only exists in the store."""
         return self._jobs.get(job_id)
 
+    async def watch(
+        self, job_id: str, poll_s: float = _WATCH_POLL_S
+    ) -> AsyncGenerator[tuple[JobRecord, float], None]:
+        """The job's record at each change until it has finished, with the seconds of source
+        processed since the previous one (the last record is the finished one).
+
+        A running job wakes the watcher at every change; the record is also re-read at least
+        every ``poll_s`` (a job of an earlier hub run, or a wake-up lost to a closed loop).
+        Close the iterator (``contextlib.aclosing``) to stop watching early.
+
+        Raises
+        ------
+        NotFound
+            If there is no such job.
+
+        Examples
+        --------
+        >>> async for record, increment_s in runner.watch(job_id):  # doctest: +SKIP
+        ...     print(record.state, increment_s)
+        """
+        record = self.get(job_id)
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(changed.set)
+
+        live = self.live(record.id)
+        if live is not None:
+            live.add_waker(wake)
+        try:
+            seen_s = 0.0
+            seen_version = -1
+            while True:
+                changed.clear()
+                record = self.get(record.id)
+                if record.version != seen_version or record.finished:
+                    yield record, record.processed_s - seen_s
+                    seen_s, seen_version = record.processed_s, record.version
+                if record.finished:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), poll_s)
+        finally:
+            if live is not None:
+                live.remove_waker(wake)
+
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop every job (they end ``interrupted``) and wait for them up to ``timeout``."""
         with self._lock:
@@ -455,12 +508,3 @@ class JobRunner:
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if isinstance(exc, OSError | ValueError) else f"{type(exc).__name__}: {text}"
-
-
-def _remove_staging(record: JobRecord) -> None:
-    """Remove the staging directory a job left when the hub died under it."""
-    directory = Path(record.target).parent
-    if not directory.is_dir():
-        return
-    for leftover in directory.glob(f".*.{record.id}.partial"):
-        shutil.rmtree(leftover, ignore_errors=True)

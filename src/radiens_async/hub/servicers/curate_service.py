@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from radiens_async._generated.radiens.v1 import common_pb2, curate_pb2, curate_pb2_grpc
-from radiens_async.errors import InvalidArgument, RadiensError
+from radiens_async.errors import InvalidArgument
 from radiens_async.hub.jobs.curate_jobs import CurateJobs
 from radiens_async.hub.jobs.dsp_ops import (
     BandPass,
@@ -33,17 +33,12 @@ from radiens_async.hub.jobs.dsp_ops import (
     SliceTime,
     VirtualRef,
 )
-from radiens_async.hub.jobs.export_description import describe_job_target
-from radiens_async.hub.jobs.job_runner import DONE, JobRecord
+from radiens_async.hub.jobs.job_runner import JobRecord
 from radiens_async.hub.status_codes import server_stream, unary
 from radiens_async.models.converters.datasets import dataset_metadata_to_proto
 from radiens_async.models.dataset_metadata import DatasetMetadata
 
 __all__ = ["CurateService", "op_from_request"]
-
-# A stream re-reads the job at least this often even without a wake-up (a job of an earlier
-# hub run, or a wake-up lost to a closed loop).
-_POLL_S = 1.0
 
 
 def op_from_request(request: curate_pb2.DspRequest) -> DspOp:
@@ -78,17 +73,6 @@ def op_from_request(request: curate_pb2.DspRequest) -> DspOp:
     if which == "slice_channels":
         return SliceChannels(tuple(request.slice_channels.sys_idxs))
     raise InvalidArgument("the request names no DSP operation")
-
-
-def _target_metadata(record: JobRecord) -> DatasetMetadata | None:
-    """What a finished job wrote (see :func:`describe_job_target`); None before it is done or
-    once the target (or, for an export, its source) has been moved, removed or rewritten."""
-    if record.state != DONE or not record.result_path:
-        return None
-    try:
-        return describe_job_target(record.result_path, record.source)
-    except (RadiensError, OSError):
-        return None  # the job record still says done
 
 
 def _info(record: JobRecord, result: DatasetMetadata | None = None) -> curate_pb2.JobInfo:
@@ -177,7 +161,7 @@ class CurateService(curate_pb2_grpc.CurateServicer):
         self, request: curate_pb2.JobRequest, context: grpc.aio.ServicerContext
     ) -> curate_pb2.JobInfo:
         record = self.jobs.runner.get(request.job_id)
-        return _info(record, await asyncio.to_thread(_target_metadata, record))
+        return _info(record, await asyncio.to_thread(self.jobs.result_metadata, record))
 
     @unary
     async def CancelJob(
@@ -197,28 +181,6 @@ class CurateService(curate_pb2_grpc.CurateServicer):
     ) -> AsyncIterator[curate_pb2.JobProgress]:
         runner = self.jobs.runner
         record = runner.get(request.job_id)  # NOT_FOUND before the stream starts
-        loop = asyncio.get_running_loop()
-        changed = asyncio.Event()
-
-        def wake() -> None:
-            loop.call_soon_threadsafe(changed.set)
-
-        live = runner.live(record.id)
-        if live is not None:
-            live.add_waker(wake)
-        try:
-            seen_s = 0.0
-            seen_version = -1
-            while True:
-                changed.clear()
-                record = runner.get(record.id)
-                if record.version != seen_version or record.finished:
-                    yield _progress(record, record.processed_s - seen_s)
-                    seen_s, seen_version = record.processed_s, record.version
-                if record.finished:
-                    return
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), _POLL_S)
-        finally:
-            if live is not None:
-                live.remove_waker(wake)
+        async with contextlib.aclosing(runner.watch(record.id)) as changes:
+            async for record, increment_s in changes:
+                yield _progress(record, increment_s)
