@@ -76,28 +76,26 @@ class SosFilter:
     sos: npt.NDArray[np.float64]
     rows: Sequence[int]
     _margin: int = field(init=False, default=0)
+    # the rows as a slice when they are contiguous (a view, no gather/scatter copies)
+    _select: slice | list[int] = field(init=False, repr=False, compare=False, default_factory=list)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_margin", settle_samples(self.sos))
+        rows = list(self.rows)
+        object.__setattr__(self, "_select", _contiguous(rows) or rows)
 
     @property
     def margin(self) -> int:
         return self._margin
 
     def apply(self, block: Block) -> Block:
-        rows = list(self.rows)
-        if not rows:
+        select = self._select
+        if isinstance(select, list) and not select:
             return block
-        span = _contiguous(rows)
-        if span is not None and span.start == 0 and span.stop == block.shape[0]:
+        if select == slice(0, block.shape[0]):
             return apply_sos(self.sos, block).astype(np.float32)
         out = np.array(block, dtype=np.float32, copy=True)
-        part = block[span] if span is not None else block[rows]
-        filtered = apply_sos(self.sos, part).astype(np.float32)
-        if span is not None:
-            out[span] = filtered
-        else:
-            out[rows] = filtered
+        out[select] = apply_sos(self.sos, block[select])  # cast to float32 on assignment
         return out
 
 

@@ -18,19 +18,27 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from radiens_async.errors import AlreadyExists, FormatError, InvalidArgument, NotFound
+from radiens_async.errors import (
+    AlreadyExists,
+    FormatError,
+    InvalidArgument,
+    NotFound,
+    RadiensError,
+)
 from radiens_async.formats.csv_export import export_csv
 from radiens_async.formats.export_control import ExportControl
 from radiens_async.formats.hdf5_export import export_hdf5
 from radiens_async.formats.kilosort2_export import export_kilosort2, kilosort2_outputs
 from radiens_async.formats.nwb_export import export_nwb
+from radiens_async.formats.staged_output import existing_outputs
 from radiens_async.formats.xdat_metadata import XdatMetadata, xdat_paths
 from radiens_async.formats.xdat_reader import XdatReader
 from radiens_async.hub.jobs.dsp_ops import BASE_NAMES, DspOp, plan_for
+from radiens_async.hub.jobs.export_description import describe_job_target
 from radiens_async.hub.jobs.file_pipeline import DspPlan, run_xdat_pipeline
-from radiens_async.hub.jobs.job_runner import JobContext, JobRecord, JobRunner
+from radiens_async.hub.jobs.job_runner import DONE, JobContext, JobRecord, JobRunner
+from radiens_async.models.dataset_metadata import DatasetMetadata
 from radiens_async.utils.enums import RadiensFileType
 
 __all__ = ["CONVERTIBLE_TYPES", "CONVERT_BASE_NAME", "CurateJobs", "xdat_target_base"]
@@ -93,6 +101,12 @@ def _open_source(source: str) -> XdatMetadata:
         raise InvalidArgument(f"source {source} is not a readable XDAT file set: {exc}") from None
 
 
+def _plain_base(base: Path) -> Path:
+    if "." in base.name:
+        raise InvalidArgument(f"target base name {base.name!r} must not contain '.'")
+    return base
+
+
 def _check_target(outputs: list[Path], source: Path, force: bool) -> None:
     directory = outputs[0].parent
     if not directory.is_dir():
@@ -100,7 +114,7 @@ def _check_target(outputs: list[Path], source: Path, force: bool) -> None:
     if any(p.resolve() == q.resolve() for p in outputs for q in xdat_paths(source)):
         raise InvalidArgument("source and target files are the same")
     if not force:
-        taken = [p for p in outputs if p.exists()]
+        taken = existing_outputs(outputs)
         if taken:
             raise AlreadyExists(f"target {taken[0]} already exists (use force=True to replace it)")
 
@@ -142,28 +156,16 @@ class CurateJobs:
             raise InvalidArgument(f"target {target}: {exc}") from None
         if kind is not RadiensFileType.XDAT:
             raise InvalidArgument(f"target {target} is {kind.name}: DSP targets are XDAT file sets")
-        base = xdat_target_base(target_path.absolute())
-        if "." in base.name:
-            raise InvalidArgument(f"target base name {base.name!r} must not contain '.'")
+        base = _plain_base(xdat_target_base(target_path.absolute()))
         plan = plan_for(op, md)
         _check_target(list(xdat_paths(base)), Path(source).expanduser(), force)
         src = str(Path(source).expanduser().absolute())
         params = {"op": type(op).__name__, **dataclasses.asdict(op)}
         total_s = (plan.stop - plan.start) / md.fs
-
-        def work(ctx: JobContext) -> Path:
-            return run_xdat_pipeline(
-                src,
-                base,
-                plan,
-                stop=ctx.stop,
-                on_progress=ctx.report,
-                force=force,
-                workers=self.workers,
-                staging_tag=ctx.job_id,
-            )
-
-        return self._submit(BASE_NAMES[type(op)], src, str(base), params, total_s, work)
+        work = self._pipeline_work(src, base, plan, force)
+        return self.runner.submit(
+            BASE_NAMES[type(op)], src, str(base), params, total_s=total_s, work=work
+        )
 
     def submit_convert(
         self,
@@ -208,25 +210,12 @@ class CurateJobs:
         params = {"op": "FileConvert", "dest_file_type": kind.name}
         total_s = md.duration_s
         if kind is RadiensFileType.XDAT:
-            base = dest_path.with_name(stem)
-            if "." in base.name:
-                raise InvalidArgument(f"target base name {base.name!r} must not contain '.'")
+            base = _plain_base(dest_path.with_name(stem))
             _check_target(list(xdat_paths(base)), Path(src), force)
-            plan = _copy_plan(md)
-
-            def work(ctx: JobContext) -> Path:
-                return run_xdat_pipeline(
-                    src,
-                    base,
-                    plan,
-                    stop=ctx.stop,
-                    on_progress=ctx.report,
-                    force=force,
-                    workers=self.workers,
-                    staging_tag=ctx.job_id,
-                )
-
-            return self._submit(CONVERT_BASE_NAME, src, str(base), params, total_s, work)
+            work = self._pipeline_work(src, base, _copy_plan(md), force)
+            return self.runner.submit(
+                CONVERT_BASE_NAME, src, str(base), params, total_s=total_s, work=work
+            )
         final = dest_path.with_name(stem + kind.suffix)
         outputs = kilosort2_outputs(final) if kind is RadiensFileType.KILOSORT2 else [final]
         _check_target(outputs, Path(src), force)
@@ -237,18 +226,44 @@ class CurateJobs:
             extra = {"subject": nwb_subject} if kind is RadiensFileType.NWB else {}
             return exporter(src, final, control=control, force=force, tag=ctx.job_id, **extra)
 
-        return self._submit(CONVERT_BASE_NAME, src, str(final), params, total_s, export)
+        return self.runner.submit(
+            CONVERT_BASE_NAME, src, str(final), params, total_s=total_s, work=export
+        )
 
-    def _submit(
-        self,
-        kind: str,
-        source: str,
-        target: str,
-        params: dict[str, Any],
-        total_s: float,
-        work: Callable[[JobContext], Path],
-    ) -> JobRecord:
-        return self.runner.submit(kind, source, target, params, total_s=total_s, work=work)
+    def result_metadata(self, record: JobRecord) -> DatasetMetadata | None:
+        """What a finished job wrote (see :func:`describe_job_target`); None before it is done or
+        once the target (or, for an export, its source) has been moved, removed or rewritten.
+
+        Examples
+        --------
+        >>> curate.result_metadata(curate.runner.get(job_id)).TR.fs  # doctest: +SKIP
+        30000.0
+        """
+        if record.state != DONE or not record.result_path:
+            return None
+        try:
+            return describe_job_target(record.result_path, record.source)
+        except (RadiensError, OSError):
+            return None  # the job record still says done
+
+    def _pipeline_work(
+        self, source: str, base: Path, plan: DspPlan, force: bool
+    ) -> Callable[[JobContext], Path]:
+        """The job that runs ``plan`` on ``source`` into the XDAT set ``base``."""
+
+        def work(ctx: JobContext) -> Path:
+            return run_xdat_pipeline(
+                source,
+                base,
+                plan,
+                stop=ctx.stop,
+                on_progress=ctx.report,
+                force=force,
+                workers=self.workers,
+                staging_tag=ctx.job_id,
+            )
+
+        return work
 
 
 def _convert_type(dest: Path, dest_file_type: str | int | None) -> RadiensFileType:
