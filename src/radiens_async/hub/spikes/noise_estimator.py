@@ -18,7 +18,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-MAD_TO_SD: Final = 1.0 / 0.6745
+from radiens_async.dsp.signal_metrics import MAD_TO_SD
+
 DEFAULT_WARMUP_S: Final = 0.1
 DEFAULT_TAU_S: Final = 2.0
 _TRACK_STRIDE: Final = 4
