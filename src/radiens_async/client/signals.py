@@ -8,7 +8,6 @@ on an Allego client it is of the live signal cache, with the same time-range sel
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
 import warnings
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from radiens_async.client.base import AsyncHubClient
 from radiens_async.client.tuned_channel import flow_window_bytes
 from radiens_async.client.videre_calls import calls_for
 from radiens_async.errors import InvalidArgument, RemoteError
+from radiens_async.hub.server import is_loopback
 from radiens_async.models.converters.videre import psd_to_model, signals_to_model
 from radiens_async.models.dataset_metadata import DatasetMetadata, TimeRange
 from radiens_async.models.dataset_signals import DatasetSignals
@@ -115,16 +115,6 @@ def window_request(
             )
         )
     return req
-
-
-def is_loopback(host: str) -> bool:
-    """Whether the hub runs on this machine (so its files are this machine's files)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def read_local_buffer(local: videre_pb2.LocalBuffer) -> npt.NDArray[np.float64] | None:
@@ -232,6 +222,7 @@ class AsyncSignalsClient:
         request = videre_pb2.SignalsRequest(
             window=window,
             max_block_bytes=SIGNALS_BLOCK_BYTES,
+            # a hub on this machine: its files are this machine's files
             allow_local=self.local_reads and is_loopback(self._parent.address.host),
         )
         out: npt.NDArray[np.floating] | None = None
