@@ -6,10 +6,12 @@ import math
 import os
 import warnings
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from radiens_async._generated.radiens.v1 import allego_grpc, allego_pb2, common_pb2
 from radiens_async.client.base import AsyncHubClient
+from radiens_async.client.signal_metrics import AsyncSignalMetricsClient
+from radiens_async.client.signals import AsyncSignalsClient
 from radiens_async.client.spike_sorter import AsyncSpikeSorterClient
 from radiens_async.client.spikes import AsyncSpikesClient
 from radiens_async.client.tuned_channel import flow_window_bytes
@@ -37,10 +39,6 @@ from radiens_async.models.signals import SignalChunk, Signals
 from radiens_async.models.stim_params import checked_request
 from radiens_async.utils.aliases import parse_system_mode, resolve_headstage, resolve_probe
 from radiens_async.utils.enums import ClientType, Port, RecordMode, StreamMode, SystemMode
-
-if TYPE_CHECKING:
-    from radiens_async.client.signal_metrics import AsyncSignalMetricsClient
-    from radiens_async.client.signals import AsyncSignalsClient
 
 DEFAULT_MAX_LAG_S = 0.5
 StreamStart = Literal["head", "oldest"] | int
@@ -121,8 +119,6 @@ class AsyncAllegoClient(AsyncHubClient):
         --------
         >>> psd = await allego.signals().get_psd([2.0], sel_mode='FROM_HEAD')  # doctest: +SKIP
         """
-        from radiens_async.client.signals import AsyncSignalsClient
-
         return AsyncSignalsClient(self)
 
     def signal_metrics(self) -> AsyncSignalMetricsClient:
@@ -132,8 +128,6 @@ class AsyncAllegoClient(AsyncHubClient):
         --------
         >>> m = await allego.signal_metrics().get_metrics(2.0, plot=False)  # doctest: +SKIP
         """
-        from radiens_async.client.signal_metrics import AsyncSignalMetricsClient
-
         return AsyncSignalMetricsClient(self)
 
     async def restart(
