@@ -168,6 +168,18 @@ def radiens_pb():  # type: ignore[no-untyped-def]
     return videre_pb2
 
 
+async def test_metrics_time_range_shapes_refused(address: str, tmp_path: Path) -> None:
+    _spiky(tmp_path, "kshape", 3, n=20_000)
+    async with radiens.AsyncVidereClient(address) as videre:
+        meta = await videre.link_data_file(tmp_path / "kshape.xdat", calc_metrics=False)
+        sm = videre.signal_metrics()
+        for bad in ([T0], [T0, T0 + 0.1, T0 + 0.2], (T0, T0 + 0.1), "0 1"):
+            with pytest.raises(
+                InvalidArgument, match=r"videre: time_range must be .*\[start, end\]"
+            ):
+                await sm.get_metrics(bad, plot=False, dataset_metadata=meta)
+
+
 async def test_live_metrics_on_allego(address: str) -> None:
     async with radiens.AsyncAllegoClient(address) as allego:
         await allego.restart("sim-spikes", seed=4)

@@ -491,18 +491,14 @@ class AsyncSignalMetricsClient:
                 sec = [float(time_range)]  # type: ignore[arg-type]
             elif isinstance(time_range, TimeRange):
                 sec = time_range.sec.tolist()
-            elif isinstance(time_range, list | np.ndarray):
-                sec = np.asarray(time_range, np.float64).reshape(-1).tolist()
-                if len(sec) != 2:
+            else:
+                if isinstance(time_range, list | np.ndarray):
+                    sec = np.asarray(time_range, np.float64).reshape(-1).tolist()
+                if len(sec) != 2:  # also any other type (sec stays empty)
                     raise InvalidArgument(
                         "videre: time_range must be None or [start, end] (sec) with respect to"
                         " datasource time range"
                     )
-            else:
-                raise InvalidArgument(
-                    "videre: time_range must be None or [start, end] (sec) with respect to"
-                    " datasource time range"
-                )
         if (
             live
             and channel_metadata is not None
