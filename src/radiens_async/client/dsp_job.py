@@ -108,6 +108,9 @@ class DspJob:
             async for message in messages:
                 yield job_progress_to_model(message)
 
+    async def _request_cancel(self) -> None:
+        await self._client._curate_call("CancelJob", curate_pb2.JobRequest(job_id=self.id))
+
     async def cancel(self, timeout: float = 5.0) -> JobStatus:
         """Cancel the job and wait (up to ``timeout`` s) until it has stopped and cleaned up.
 
@@ -119,7 +122,7 @@ class DspJob:
         >>> (await job.cancel()).state  # doctest: +SKIP
         <JobState.CANCELLED: 'cancelled'>
         """
-        await self._client._curate_call("CancelJob", curate_pb2.JobRequest(job_id=self.id))
+        await self._request_cancel()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 async for _ in self.progress():
@@ -149,11 +152,7 @@ class DspJob:
                 final = await self.status()
             except asyncio.CancelledError:
                 with contextlib.suppress(RadiensError, asyncio.CancelledError):
-                    await asyncio.shield(
-                        self._client._curate_call(
-                            "CancelJob", curate_pb2.JobRequest(job_id=self.id)
-                        )
-                    )
+                    await asyncio.shield(self._request_cancel())
                 raise
             if not final.finished:  # the stream ended early (hub going away)
                 raise JobFailed(f"job {self.id}: lost track of it while it was {final.state}")

@@ -23,7 +23,6 @@ from radiens_async.models.dsp_job import JobState
 from radiens_async.sync.blocking import (
     BlockingIterator,
     SyncClientBase,
-    _call,
     blocking,
     construct,
     get_portal,
@@ -44,7 +43,7 @@ def _stream_id(
 
     @functools.wraps(fn)
     def method(self: CurateClient, *args: P.args, **kwargs: P.kwargs) -> str:
-        job = _call(self._portal, functools.partial(fn, self._async, *args, **kwargs))
+        job = self._run(fn, self._async, *args, **kwargs)
         self._streams[job.id] = job
         return job.id
 
@@ -141,7 +140,7 @@ class CurateClient(SyncClientBase):
     def _job(self, stream_id: str) -> DspJob:
         job = self._streams.get(stream_id)
         if job is None:
-            job = _call(self._portal, self._async.get_job, stream_id)  # NotFound if unknown
+            job = self._run(self._async.get_job, stream_id)  # NotFound if unknown
             self._streams[stream_id] = job
         return job
 
@@ -180,7 +179,7 @@ class CurateClient(SyncClientBase):
         >>> client.dsp_progress(stream_id)  # doctest: +SKIP
         0.5
         """
-        status = _call(self._portal, self._job(stream_id).status)
+        status = self._run(self._job(stream_id).status)
         return 1.0 if status.state is JobState.DONE else status.frac_complete
 
     def dsp_cancel(self, stream_id: str) -> JobState:
@@ -191,7 +190,7 @@ class CurateClient(SyncClientBase):
         >>> client.dsp_cancel(stream_id)  # doctest: +SKIP
         <JobState.CANCELLED: 'cancelled'>
         """
-        return _call(self._portal, self._job(stream_id).cancel).state
+        return self._run(self._job(stream_id).cancel).state
 
     def progress_bar(self, stream_id: str) -> None:
         """Displays a progress bar of the DSP stream; blocks until the stream is complete.
@@ -234,7 +233,7 @@ class CurateClient(SyncClientBase):
         """
         for sid, job in list(self._streams.items()):
             try:
-                finished = _call(self._portal, job.status).finished
+                finished = self._run(job.status).finished
             except NotFound:
                 finished = True
             if finished:
