@@ -384,11 +384,16 @@ class StimBank:
                 sample = first_sample + offset
                 if sample < self._busy_until.get(idx, 0):
                     continue
-                out.extend(ScheduledStim(sample, ev) for ev in stim_artifact(p, fs, idx))
-                self._busy_until[idx] = (
-                    sample + train_samples(p, fs) + math.ceil(p["refactory_period_ms"] * fs / 1e3)
-                )
+                out.extend(self._fire(idx, p, sample, fs))
         return out
+
+    def _fire(self, idx: int, p: Mapping[str, Any], sample: int, fs: float) -> list[ScheduledStim]:
+        """Channel ``idx`` fires at ``sample``: its stimulus events; it stays busy until its
+        train and refractory period are over."""
+        self._busy_until[idx] = (
+            sample + train_samples(p, fs) + math.ceil(p["refactory_period_ms"] * fs / 1e3)
+        )
+        return [ScheduledStim(sample, ev) for ev in stim_artifact(p, fs, idx)]
 
     def toggle(self, trigger: int, fs: float, sample_index: int) -> Firing:
         """Toggle keypress ``trigger`` at stream sample ``sample_index``; fire what it triggers.
@@ -431,10 +436,7 @@ class StimBank:
                 continue
             fired.append(idx)
             first_pulse.append(sample_index + math.floor(p["post_trigger_delay_us"] * fs / 1e6))
-            scheduled.extend(ScheduledStim(sample_index, ev) for ev in stim_artifact(p, fs, idx))
-            self._busy_until[idx] = (
-                sample_index + train_samples(p, fs) + math.ceil(p["refactory_period_ms"] * fs / 1e3)
-            )
+            scheduled.extend(self._fire(idx, p, sample_index, fs))
         return Firing(
             sample_index,
             tuple(fired),
