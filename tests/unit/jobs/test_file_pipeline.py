@@ -231,3 +231,15 @@ def test_written_target_opens_in_neo_with_the_same_traces(
     assert io.segment_t_start(0, 0) == pytest.approx(rec.t0)
     np.testing.assert_array_equal(got.T, ours[:6])
     assert names[0] == "A-000"
+
+
+@pytest.mark.parametrize("op", [Decimate(3), LowPass(1000.0), Notch(60.0, 4.0)], ids=repr)
+def test_a_source_too_short_for_the_filter_is_refused_before_any_work(
+    tmp_path: Path, op: DspOp
+) -> None:
+    short = write_curate_recording(tmp_path, name="short_0", n=5)
+    refused = pytest.raises(InvalidArgument, match="this filter needs at least")
+    with XdatReader(short.base) as reader, refused:
+        plan_for(op, reader.metadata)
+    with XdatReader(short.base) as reader:  # no filter, no minimum length
+        assert plan_for(CommonAverage(), reader.metadata).stop == 5

@@ -88,6 +88,12 @@ class SosFilter:
     def margin(self) -> int:
         return self._margin
 
+    @property
+    def min_samples(self) -> int:
+        """Shortest signal the zero-phase filter can run on (longer than sosfiltfilt's
+        edge padding)."""
+        return 3 * (2 * len(self.sos) + 1) + 1
+
     def apply(self, block: Block) -> Block:
         select = self._select
         if isinstance(select, list) and not select:

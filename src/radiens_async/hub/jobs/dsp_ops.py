@@ -221,7 +221,7 @@ def plan_for(op: DspOp, md: XdatMetadata) -> DspPlan:
     InvalidArgument
         If a frequency is not in ``(0, fs/2)``, a band is reversed, a bandwidth is not
         positive, the decimation factor is not an int >= 2, a slice is reversed or outside the
-        file, or a channel index is unknown.
+        file, a channel index is unknown, or the samples are too few for the filter.
 
     Examples
     --------
@@ -240,6 +240,11 @@ def plan_for(op: DspOp, md: XdatMetadata) -> DspPlan:
         columns = kept_columns([ch.sys_idx for ch in md.channels], list(op.channels))
         out_channels = [md.channels[c] for c in columns]
     transform = _transform_for(op, md)  # checks the operation's own parameters first
+    if isinstance(transform, SosFilter) and i1 - i0 < transform.min_samples:
+        raise InvalidArgument(
+            f"the source holds {i1 - i0} samples; this filter needs at least "
+            f"{transform.min_samples}"
+        )
     if isinstance(op, Decimate):
         factor = int(op.factor)  # >= 2 (checked by its filter design); the file is not empty
     first = md.timestamp_range[0] + i0
