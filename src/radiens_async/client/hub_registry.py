@@ -114,8 +114,11 @@ def resolve(hub_name: str | None = None, address: str | None = None) -> tuple[st
     """The (name, address) a client should use.
 
     An explicit ``address`` wins; otherwise ``hub_name`` (or ``RADIENS_HUB``, or ``default``) is
-    looked up.
+    looked up. A ``hub_name`` that is not registered but reads ``"host:port"`` is taken as that
+    address (the documented clients take only ``hub_name``).
     """
+    if address is None and looks_like_address(hub_name) and hub_name not in known_hubs():
+        address, hub_name = hub_name, None
     name = hub_name or os.environ.get(ENV_HUB_NAME) or DEFAULT_HUB
     if address is not None:
         return name, HubAddress.parse(address)

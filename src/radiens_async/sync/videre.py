@@ -11,7 +11,6 @@ from typing import Any
 
 from anyio.from_thread import BlockingPortal
 
-from radiens_async.client.hub_registry import looks_like_address
 from radiens_async.client.signal_metrics import AsyncSignalMetricsClient
 from radiens_async.client.signals import AsyncSignalsClient
 from radiens_async.client.transport import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S
@@ -89,10 +88,6 @@ class VidereClient(SyncClientBase):
         timeout: float = DEFAULT_TIMEOUT_S,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
     ) -> None:
-        # documented as VidereClient(hub_name='default'); "host:port" there names a hub by
-        # its address (as VidereClient(address=...) does)
-        if address is None and looks_like_address(hub_name):
-            address, hub_name = hub_name, "default"
         self._portal = get_portal()
         self._async = construct(
             self._portal,

@@ -146,3 +146,10 @@ def test_explicit_address_bypasses_the_registry(monkeypatch: pytest.MonkeyPatch)
     assert address == HubAddress("127.0.0.1", 6000, explicit=True)
     with pytest.raises(InvalidArgument, match="invalid hub address"):
         resolve(None, "127.0.0.1")
+
+
+def test_an_unregistered_host_port_name_is_taken_as_the_address() -> None:
+    name, address = hub_registry.resolve("10.1.2.3:50777")
+    assert name == "default" and (address.host, address.port) == ("10.1.2.3", 50777)
+    with pytest.raises(NotFound):
+        hub_registry.resolve("rig-without-colon")
