@@ -11,8 +11,9 @@ the detector) and the batch's ``sent_ns`` (handed to gRPC); hub and client share
 so the clock. Latency per spike = received - acquired. It splits into
 
 * detection: acquired -> detected. It includes the waveform's post-peak part (the detector
-  must see ``post_thr_ms`` after the peak and a short look-ahead for the true trough before it
-  can publish), the spike feeder's hand-off and sorting;
+  must see ``post_thr_ms`` after the peak, plus 4 samples of context for the sorter's
+  alignment, before it can publish; the rest of that 1 ms block follows), the spike feeder's
+  hand-off and sorting;
 * hub: detected -> sent (waking the stream, copying, encoding);
 * transport: sent -> received (gRPC, HTTP/2, loopback TCP, decoding).
 
@@ -161,7 +162,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
          for s in summaries],
     )  # fmt: skip
     print(
-        "detect: peak acquired -> published (includes the 1 ms post-peak window and look-ahead);\n"
+        "detect: peak acquired -> published (includes the 1 ms post-peak window and its context);\n"
         "hub: published -> handed to gRPC; transport: handed to gRPC -> decoded in the client.\n"
         "Each p99 is taken on its own, so the parts do not add up to the total."
     )

@@ -86,6 +86,7 @@ def _make_loop(
     n_blocks: int,
     stall: dict[int, int] | None = None,
     listeners: list[Callable[[SignalCache], None]] | None = None,
+    max_block: int | None = None,
 ) -> tuple[AcquisitionLoop, CountingSource, FakeClock, FakeStopEvent]:
     """A loop on a fake clock that stops itself after ``n_blocks`` blocks.
 
@@ -105,7 +106,7 @@ def _make_loop(
             stop.set()
 
     source = CountingSource(2, clock, on_block)
-    cache = SignalCache(2, capacity=1000 * block, max_block=block)
+    cache = SignalCache(2, capacity=1000 * block, max_block=max_block or block)
     loop = AcquisitionLoop(source, cache, fs=fs, block_samples=block, listeners=listeners)
     loop._stop = stop  # type: ignore[assignment]
     return loop, source, clock, stop
@@ -163,6 +164,35 @@ def test_catches_up_after_a_stall_without_skipping(monkeypatch: pytest.MonkeyPat
     assert len(stop.waits) == n_blocks - len(late)
     assert loop.max_lag_s == pytest.approx((due[20] + stall_ns - due[21]) / 1e9)
     _assert_contiguous(loop.cache, n_blocks * block)
+
+
+@pytest.mark.parametrize("most", [4, acquisition_loop.MAX_CATCHUP_BLOCKS, 64])
+def test_a_late_loop_takes_every_due_block_in_one_step(
+    monkeypatch: pytest.MonkeyPatch, most: int
+) -> None:
+    """Like a driver draining a FIFO: after a stall, one call per ``most`` due blocks."""
+    fs, block, n_calls = 1000.0, 10, 40
+    stall_ns = 105_000_000  # the 11th call takes 105 ms: 10 more blocks are due when it ends
+    heads: list[int] = []
+    loop, source, _clock, stop = _make_loop(
+        monkeypatch, fs, block, n_calls, stall={10: stall_ns},
+        listeners=[lambda cache: heads.append(cache.head)], max_block=most * block,
+    )  # fmt: skip
+    _run(loop)
+    step = min(most, acquisition_loop.MAX_CATCHUP_BLOCKS)
+    sizes = np.diff([0, *heads]) // block
+    catch_up = [min(step, 10 - i) for i in range(0, 10, step)]
+    assert sizes.tolist() == [1] * 11 + catch_up + [1] * (n_calls - 11 - len(catch_up))
+    # once caught up the loop is back on the schedule: block k at its due time
+    k_next = 11 + 10
+    assert source.called_at[11 + len(catch_up)] == T0_NS + (k_next + 1) * 10_000_000
+    assert loop.max_lag_s == pytest.approx(
+        (T0_NS + 11 * 10_000_000 + stall_ns - (T0_NS + 12 * 10_000_000)) / 1e9
+    )
+    _assert_contiguous(loop.cache, int(sum(sizes)) * block)
+    # every sample is stamped with its own block's due time, however it was acquired
+    assert loop.cache.acquired_ns == loop.due_ns(int(sum(sizes)) - 1)
+    assert stop.flag
 
 
 def test_never_waits_for_readers(monkeypatch: pytest.MonkeyPatch) -> None:

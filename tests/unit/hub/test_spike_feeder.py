@@ -10,16 +10,27 @@ from radiens_async.hub.daq.spike_feeder import MAX_MERGED_SAMPLES, SpikeFeeder
 
 
 class RecordingEngine:
-    """Stands in for SpikeEngine: records each call; the first call blocks until released."""
+    """Stands in for SpikeEngine: records each call; the first call blocks until released.
 
-    def __init__(self) -> None:
+    ``detect`` reports one spike for blocks whose first value is in ``spiky``.
+    """
+
+    def __init__(self, spiky: frozenset[int] = frozenset()) -> None:
         self.calls: list[tuple[int, np.ndarray]] = []
+        self.events: list[str] = []
         self.release = threading.Event()
+        self.spiky = spiky
 
-    def process(self, rows: np.ndarray, first: int) -> None:
+    def detect(self, rows: np.ndarray, first: int) -> int:
         if not self.calls:
             self.release.wait(5)
         self.calls.append((first, rows.copy()))
+        found = int(int(rows[0, 0]) in self.spiky)
+        self.events.append(f"detect {first} {found}")
+        return found
+
+    def maintain(self, n_samples: int) -> None:
+        self.events.append(f"maintain {n_samples}")
 
 
 def test_backlog_is_merged_in_order_and_jumps_split_calls() -> None:
@@ -49,3 +60,25 @@ def test_backlog_is_merged_in_order_and_jumps_split_calls() -> None:
     for first, rows in engine.calls:  # each call is contiguous
         k0 = int(rows[0, 0])
         assert first == blocks[k0][1]
+
+
+def test_streams_are_woken_only_by_new_spikes_and_before_the_sorter_upkeep() -> None:
+    engine = RecordingEngine(spiky=frozenset({1, 3}))
+    engine.release.set()
+    feeder = SpikeFeeder(
+        engine,  # type: ignore[arg-type]
+        n_amp=1,
+        on_processed=lambda: engine.events.append("wake"),
+    )
+    for k in range(5):
+        feeder.offer(np.full((1, 30), k, np.float32), 30 * k)
+        while len(engine.calls) <= k:  # one block at a time: no merging
+            threading.Event().wait(0.001)
+    feeder.stop()
+    assert engine.events == [
+        "detect 0 0", "maintain 30",
+        "detect 30 1", "wake", "maintain 30",
+        "detect 60 0", "maintain 30",
+        "detect 90 1", "wake", "maintain 30",
+        "detect 120 0", "maintain 30",
+    ]  # fmt: skip

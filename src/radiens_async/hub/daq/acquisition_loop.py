@@ -2,7 +2,11 @@
 
 It runs in its own thread so that nothing on the hub's event loop (a slow client, a big reply) can
 delay acquisition. Block ``k`` is due when its last sample would have left the device,
-``t0 + (k + 1) * block / fs``; a late loop catches up block by block and never skips a sample.
+``t0 + (k + 1) * block / fs``. A late loop never skips a sample: like a driver draining a
+device's FIFO, it takes every block that is already due in one step (up to
+:data:`MAX_CATCHUP_BLOCKS`). Catching up block by block would repeat the per-block work (and
+the hand-offs of the GIL between threads that come with it) exactly when time is short, and a
+loop that fell behind on a busy machine could then stay behind for seconds.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from radiens_async.hub.daq.signal_cache import SignalCache
 
 log = logging.getLogger(__name__)
 
+MAX_CATCHUP_BLOCKS = 16
+"""A late loop acquires at most this many due blocks at once (the cache's ``max_block``)."""
+
 BlockListener = Callable[[SignalCache], None]
 BlockSink = Callable[[npt.NDArray[np.float32], int], None]
 
@@ -36,7 +43,9 @@ class AcquisitionLoop:
     fs : float
         Sampling rate (samples per second).
     block_samples : int
-        Samples per block (the stream loop duration times ``fs``).
+        Samples per block (the stream loop duration times ``fs``). ``cache.max_block`` must be
+        at least this; when it holds several blocks, a late loop acquires up to that many
+        at once.
     listeners : list of callables
         Called in the acquisition thread after every block with the cache. They must return
         at once (hand work to another thread or loop); they are the subscribers' wake-up call.
@@ -97,6 +106,10 @@ class AcquisitionLoop:
         """Monotonic time at which the last sample of block ``block_index`` is acquired."""
         return self.t0_ns + round((block_index + 1) * self.block_samples * 1e9 / self.fs)
 
+    def _due_blocks(self, now_ns: int) -> int:
+        """How many blocks are due at ``now_ns`` (blocks ``0 .. n - 1``)."""
+        return int((now_ns - self.t0_ns) * self.fs / (self.block_samples * 1e9))
+
     def acquired_ns_of(self, samples: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Monotonic time at which each sample index was acquired (its block's due time)."""
         blocks = np.asarray(samples, dtype=np.int64) // self.block_samples
@@ -106,25 +119,29 @@ class AcquisitionLoop:
 
     def _run(self) -> None:
         block_index = 0
+        step = self.block_samples
+        most = max(1, min(MAX_CATCHUP_BLOCKS, self.cache.max_block // step))
         try:
             while not self._stop.is_set():
                 due = self.due_ns(block_index)
-                wait_s = (due - time.monotonic_ns()) / 1e9
-                if wait_s > 0:
+                now = time.monotonic_ns()
+                n_blocks = 1
+                if due > now:
                     self.lag_s = 0.0
-                    if self._stop.wait(wait_s):
+                    if self._stop.wait((due - now) / 1e9):
                         break
                 else:
-                    self.lag_s = -wait_s
+                    self.lag_s = (now - due) / 1e9
                     self.max_lag_s = max(self.max_lag_s, self.lag_s)
-                block = self.source.generate(self.block_samples)
+                    n_blocks = max(1, min(most, self._due_blocks(now) - block_index))
+                block = self.source.generate(n_blocks * step)
                 first = self.cache.head
-                self.cache.append(block, acquired_ns=due)
+                self.cache.append(block, acquired_ns=self.due_ns(block_index + n_blocks - 1))
                 for sink in self.sinks:
                     sink(block, first)
                 for listener in self.listeners:
                     listener(self.cache)
-                block_index += 1
+                block_index += n_blocks
         except BaseException as exc:  # the hub must survive; status reports the failure
             log.exception("acquisition loop failed")
             self.error = exc

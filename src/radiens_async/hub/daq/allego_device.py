@@ -22,7 +22,7 @@ from radiens_async.formats.spikes_file import channels_from_xdat
 from radiens_async.formats.xdat import XdatChannel, XdatWriter
 from radiens_async.formats.xdat_metadata import SignalKind
 from radiens_async.hub.daq import sensors_catalog
-from radiens_async.hub.daq.acquisition_loop import AcquisitionLoop
+from radiens_async.hub.daq.acquisition_loop import MAX_CATCHUP_BLOCKS, AcquisitionLoop
 from radiens_async.hub.daq.channel_layout import ChannelLayout, PortSensor, StreamSignalType
 from radiens_async.hub.daq.instrument_outputs import InstrumentOutputs
 from radiens_async.hub.daq.recorder import DEFAULT_MAX_QUEUE_BYTES, Recorder
@@ -260,8 +260,9 @@ class AllegoDevice:
                     self.cache_budget_bytes / (4 * self.layout.n_channels),
                 )
             )
-            capacity = max(capacity, 4 * block + 1)
-            self.cache = SignalCache(self.layout.n_channels, capacity, block, epoch=self.epoch)
+            max_block = block * MAX_CATCHUP_BLOCKS  # a late acquisition loop catches up at once
+            capacity = max(capacity, 4 * max_block + 1)
+            self.cache = SignalCache(self.layout.n_channels, capacity, max_block, epoch=self.epoch)
             self.spike_engine.reset_stream()
             self.spike_feeder = SpikeFeeder(
                 self.spike_engine,

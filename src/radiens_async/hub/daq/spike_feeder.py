@@ -30,7 +30,7 @@ MAX_MERGED_SAMPLES = 300
 
 
 class SpikeFeeder:
-    """Run ``engine.process`` on every block's amplifier rows, in order, off the acquisition thread.
+    """Run the engine on every block's amplifier rows, in order, off the acquisition thread.
 
     Parameters
     ----------
@@ -39,7 +39,8 @@ class SpikeFeeder:
     n_amp : int
         Amplifier rows come first in a block (stream order amp, ain, din, dout).
     on_processed : callable
-        Called in the feeder thread after each processed block (wakes spike streams).
+        Called in the feeder thread when a block added spikes (wakes spike streams), before
+        the sorter's upkeep for that block.
     max_lag_blocks : int
         Queued blocks beyond this are dropped (oldest first) and counted.
 
@@ -123,7 +124,8 @@ class SpikeFeeder:
             rows = block[: self.n_amp]
             if self._queue:
                 rows = self._merge_backlog(rows, first)
-            self.engine.process(rows, first)
-            self.on_processed()
+            if self.engine.detect(rows, first):
+                self.on_processed()  # wake the streams before the sorter's upkeep
+            self.engine.maintain(rows.shape[1])
             for hook in self.after_process:
                 hook()

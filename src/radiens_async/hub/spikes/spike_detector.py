@@ -14,12 +14,13 @@ trough for the negative threshold, the peak for the positive one); a crossing le
 ignored; the waveform ``[peak - pre_pts, peak + post_pts)`` is cut out, and dropped when it goes
 past an armed weak (artifact) threshold. Shadowed and rejected crossings still impose dead time.
 
-Block boundaries: detection runs ``margin_pts + post_pts (+ extra)`` samples behind the newest
-sample, so every waveform is complete when its crossing is examined; each sample is examined for
-a crossing exactly once (``[d0, d1)`` ranges that tile the stream), with the sample before it
-taken from the history, so spikes spanning blocks are neither missed nor counted twice. Spikes
-are released in peak order: a spike whose peak lies beyond the examined range waits for the
-next block, because a later crossing cannot have an earlier peak.
+Block boundaries: a crossing is examined once its peak search is complete (``margin_pts``
+samples from it), and its spike is released as soon as its waveform is (``post_pts + extra``
+samples after the peak), not a sample later: that look-ahead is all the latency detection
+adds. Each sample is examined for a crossing exactly once (``[d0, d1)`` ranges that tile the
+stream), with the sample before it taken from the history, so spikes spanning blocks are
+neither missed nor counted twice. Spikes are released in peak order: a spike whose peak lies
+at or beyond the examined range waits, because a later crossing cannot have an earlier peak.
 
 Nothing is detected until the noise estimate exists (the first ~100 ms of a stream).
 """
@@ -255,30 +256,32 @@ class SpikeDetector:
 
     def _detect(self, params: DetectionParams) -> DetectedSpikes:
         end = self.next_sample
-        d0 = self._d0
-        d1 = end - (params.margin_pts + params.post_pts + self._extra)
-        if d1 <= d0:
-            return self._empty(params)
-        self._d0 = d1
-        h0 = self._h0
-        seg = self._hist[d0 - 1 - h0 : d1 - h0]
         levels = self._levels
         if levels is None or levels.params is not params:
             levels = self._levels = _Levels.of(params, self.noise.sd_uv)
-        neg, pos = levels.neg, levels.pos
+        d0 = self._d0
+        d1 = end - params.margin_pts + 1  # the peak search [t, t + margin) of t < d1 is complete
+        if d1 > d0:
+            self._d0 = d1
+            self._examine(d0, d1, params, levels)
+        # complete waveforms, and no crossing still to be examined can have an earlier peak
+        ready = min(self._d0, end - params.post_pts - self._extra + 1)
+        return self._release(ready, params, levels)
 
+    def _examine(self, d0: int, d1: int, params: DetectionParams, levels: _Levels) -> None:
+        """Find the crossings of samples ``[d0, d1)``; queue those outside a dead time."""
+        seg = self._hist[d0 - 1 - self._h0 : d1 - self._h0]
         times: list[I64] = []
         chans: list[IP] = []
         signs: list[F32] = []
         if levels.any_neg:
-            self._crossings(seg, neg, d0, below=True, out=(times, chans, signs))
+            self._crossings(seg, levels.neg, d0, below=True, out=(times, chans, signs))
         if levels.any_pos:
-            self._crossings(seg, pos, d0, below=False, out=(times, chans, signs))
+            self._crossings(seg, levels.pos, d0, below=False, out=(times, chans, signs))
         if times:
             self._accept(
                 np.concatenate(times), np.concatenate(chans), np.concatenate(signs), params
             )
-        return self._release(d1, params, levels)
 
     def _crossings(
         self,

@@ -264,6 +264,8 @@ class SpikeEngine:
     def process(self, block: F32, first_sample: int) -> None:
         """Detect, sort and store the spikes of one block of amplifier samples.
 
+        The same as :meth:`detect` followed by :meth:`maintain`.
+
         Parameters
         ----------
         block : ndarray of float32, shape (n_amp, n)
@@ -279,6 +281,33 @@ class SpikeEngine:
         >>> engine.next_seq
         0
         """
+        self.detect(block, first_sample)
+        self.maintain(int(block.shape[1]))
+
+    def detect(self, block: F32, first_sample: int) -> int:
+        """Detect, label and store the spikes of one block; return how many were stored.
+
+        Only the per-spike work: readers can be woken as soon as it returns, before the
+        sorter's upkeep (:meth:`maintain`) for the same block.
+
+        Parameters
+        ----------
+        block : ndarray of float32, shape (n_amp, n)
+            Amplifier rows in µV.
+        first_sample : int
+            Stream sample of ``block[:, 0]`` (see :meth:`process`).
+
+        Returns
+        -------
+        int
+            Spikes appended to the store.
+
+        Examples
+        --------
+        >>> engine = SpikeEngine(30000.0, n_amp=2, site_xy_um=None)
+        >>> engine.detect(np.zeros((2, 30), np.float32), 0)
+        0
+        """
         if block.ndim != 2 or block.shape[0] != self._n:
             raise ValueError(f"block must have shape ({self._n}, n), got {block.shape}")
         n = int(block.shape[1])
@@ -288,30 +317,44 @@ class SpikeEngine:
             self._last_sample = int(first_sample) + n
             params = self._params
             found = self._detector.process(block, int(first_sample), params)
+            if not len(found):
+                return 0
             sigma = self._detector.noise.sd_uv
-            if len(found):
-                seq0 = self._store.next_seq
-                seqs = np.arange(seq0, seq0 + len(found), dtype=np.int64)
-                if self._sorting:
-                    labels = self._sorter.assign(found.row, found.waveform_ext, seqs, sigma)
-                else:
-                    labels = np.zeros(len(found), dtype=np.int32)
-                self._store.append(
-                    found.sample_index,
-                    self._ntv[found.row],
-                    labels,
-                    found.waveforms(params.n_pts),
-                    time.monotonic_ns(),
-                )
-                np.add.at(self._unit_counts, (found.row, labels), 1)
+            seq0 = self._store.next_seq
+            seqs = np.arange(seq0, seq0 + len(found), dtype=np.int64)
             if self._sorting:
-                fix = self._sorter.maintain(sigma, n)
-                if fix.seq.size:
-                    self._store.relabel(fix.seq, fix.label)
-                    counted = fix.seq >= self._count_from_seq
-                    rows = fix.row[counted]
-                    np.add.at(self._unit_counts, (rows, np.zeros_like(rows)), -1)
-                    np.add.at(self._unit_counts, (rows, fix.label[counted]), 1)
+                labels = self._sorter.assign(found.row, found.waveform_ext, seqs, sigma)
+            else:
+                labels = np.zeros(len(found), dtype=np.int32)
+            self._store.append(
+                found.sample_index,
+                self._ntv[found.row],
+                labels,
+                found.waveforms(params.n_pts),
+                time.monotonic_ns(),
+            )
+            np.add.at(self._unit_counts, (found.row, labels), 1)
+            return len(found)
+
+    def maintain(self, n_samples: int) -> None:
+        """The sorter's upkeep after a block of ``n_samples``: discover units in the pools of
+        unlabeled spikes and correct the stored labels of the spikes that joined them.
+
+        Examples
+        --------
+        >>> engine = SpikeEngine(30000.0, n_amp=2, site_xy_um=None)
+        >>> engine.maintain(30)
+        """
+        with self._lock:
+            if not self._sorting:
+                return
+            fix = self._sorter.maintain(self._detector.noise.sd_uv, int(n_samples))
+            if fix.seq.size:
+                self._store.relabel(fix.seq, fix.label)
+                counted = fix.seq >= self._count_from_seq
+                rows = fix.row[counted]
+                np.add.at(self._unit_counts, (rows, np.zeros_like(rows)), -1)
+                np.add.at(self._unit_counts, (rows, fix.label[counted]), 1)
 
     def reset_stream(self) -> None:
         """A new stream starts (at any sample): spikes are dropped and numbered from 0 again.

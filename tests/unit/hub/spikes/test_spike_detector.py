@@ -163,3 +163,22 @@ def test_reset_keeps_the_noise_and_detects_from_the_start() -> None:
         [det.process(x[:, k : k + 30], k, params).sample_index for k in range(0, 8000, 30)]
     )
     assert t.size == 2 and abs(t[0] - 300) < 5
+
+
+@pytest.mark.parametrize("post_ms", [1.0, 0.1])  # 0.1 ms: a post window shorter than the search
+def test_a_spike_is_released_as_soon_as_its_waveform_is_complete(post_ms: float) -> None:
+    """Fed one sample at a time, each spike comes out with its waveform's last context sample
+    (``peak + post + extra - 1``), or, when the post window is shorter than the peak search,
+    once no later crossing can have an earlier peak (``peak + margin - 1``)."""
+    spikes = [(4000 + 211 * k, k % N_CH, -120.0) for k in range(12)]
+    x = make_signal(8000, spikes)
+    params = default_params(N_CH, FS)
+    params = replace(params, post_pts=round(post_ms * FS / 1000))
+    det = SpikeDetector(FS, N_CH, extra_pts=4)
+    released: list[tuple[int, int]] = []  # (peak, last sample seen when it came out)
+    for k in range(x.shape[1]):
+        found = det.process(x[:, k : k + 1], k, params)
+        released += [(int(p), k) for p in found.sample_index]
+    assert len(released) == len(spikes)
+    wait = max(params.post_pts + det.extra, params.margin_pts) - 1
+    assert [seen - peak for peak, seen in released] == [wait] * len(spikes)

@@ -323,3 +323,32 @@ def test_readers_and_setters_run_while_another_thread_processes() -> None:
     worker.join()
     assert not errors
     assert seen == engine.next_seq > 100
+
+
+def test_detect_then_maintain_is_process() -> None:
+    """The feeder's split calls (wake readers between them) give exactly ``process``'s result."""
+    sim_a, n_amp = _sim(seed=3)
+    sim_b, _ = _sim(seed=3)
+    whole = SpikeEngine(FS, n_amp, None)
+    split = SpikeEngine(FS, n_amp, None)
+    for k in range(0, int(3.0 * FS), 30):
+        whole.process(sim_a.generate(30)[:n_amp], k)
+        before = split.next_seq
+        stored = split.detect(sim_b.generate(30)[:n_amp], k)
+        assert split.next_seq - before == stored
+        split.maintain(30)
+    a, b = whole.read(0, 10**6), split.read(0, 10**6)
+    assert len(a) > 100 and a.missed == b.missed == 0
+    np.testing.assert_array_equal(a.sample_index, b.sample_index)
+    np.testing.assert_array_equal(a.label, b.label)
+    ca, cb = whole.counts(), split.counts()
+    assert ca.keys() == cb.keys()
+    for key in ca:
+        np.testing.assert_array_equal(np.asarray(ca[key]), np.asarray(cb[key]))
+
+
+def test_detect_refuses_a_block_of_the_wrong_shape() -> None:
+    engine = SpikeEngine(FS, 4, None)
+    with pytest.raises(ValueError, match="shape"):
+        engine.detect(np.zeros((3, 30), np.float32), 0)
+    assert engine.processed_until == -1 and engine.next_seq == 0
