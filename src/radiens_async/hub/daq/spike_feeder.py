@@ -22,7 +22,7 @@ from radiens_async.hub.thread_priority import lower_current_thread_priority
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_LAG_BLOCKS = 2000  # 2 s of 1 ms blocks
+DEFAULT_MAX_LAG_BLOCKS = 2000  # 2 s of 1 ms blocks (more when a late acquisition loop catches up)
 # Detection must keep up (and closed loops wait for it): only slightly below acquisition.
 SPIKES_NICENESS = 0
 # A backlog is processed in calls of at most this many samples (10 ms at 30 kHz).

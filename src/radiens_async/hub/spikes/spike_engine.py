@@ -340,11 +340,18 @@ class SpikeEngine:
         """The sorter's upkeep after a block of ``n_samples``: discover units in the pools of
         unlabeled spikes and correct the stored labels of the spikes that joined them.
 
+        Raises
+        ------
+        ValueError
+            If ``n_samples`` is negative (the sorter's clock only moves forward).
+
         Examples
         --------
         >>> engine = SpikeEngine(30000.0, n_amp=2, site_xy_um=None)
         >>> engine.maintain(30)
         """
+        if n_samples < 0:
+            raise ValueError(f"n_samples must be >= 0, got {n_samples}")
         with self._lock:
             if not self._sorting:
                 return

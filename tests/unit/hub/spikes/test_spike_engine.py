@@ -352,3 +352,11 @@ def test_detect_refuses_a_block_of_the_wrong_shape() -> None:
     with pytest.raises(ValueError, match="shape"):
         engine.detect(np.zeros((3, 30), np.float32), 0)
     assert engine.processed_until == -1 and engine.next_seq == 0
+
+
+def test_maintain_refuses_a_negative_sample_count() -> None:
+    engine = SpikeEngine(FS, 4, None)
+    with pytest.raises(ValueError, match="n_samples"):
+        engine.maintain(-30)
+    engine.maintain(0)  # nothing happened: nothing to do
+    assert engine.next_seq == 0
