@@ -33,6 +33,7 @@ from radiens_async.models.converters.instrument_outputs import (
     stim_trigger_to_model,
 )
 from radiens_async.models.converters.samples import chunk_to_model, signals_to_model
+from radiens_async.models.converters.signal_chunk_wire import SignalChunkWire
 from radiens_async.models.ground_truth import SimGroundTruth
 from radiens_async.models.instrument_outputs import StimTrigger
 from radiens_async.models.signals import SignalChunk, Signals
@@ -544,7 +545,7 @@ class AsyncAllegoClient(AsyncHubClient):
         n_rows = len(request.sys_idxs) or _total_channels(status)
         window = flow_window_bytes(n_rows * status.sample_freq * 4.0 * max_lag_s)
         async with self._transport.open_stream(
-            allego_grpc.AllegoStub, "StreamSignals", request, window=window
+            _signal_stream_stub, "StreamSignals", request, window=window
         ) as messages:
             async for message in messages:
                 yield chunk_to_model(message)
@@ -798,3 +799,11 @@ def _total_channels(status: allego_pb2.AllegoStatus) -> int:
 def _local_abspath(path: str | os.PathLike[str]) -> str:
     """``~`` expanded and made absolute against this process's cwd (no disk access)."""
     return os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
+def _signal_stream_stub(channel: Any) -> allego_grpc.AllegoStub:
+    """The Allego stub, with ``StreamSignals`` replies decoded without copying the samples
+    (:func:`~radiens_async.models.converters.signal_chunk_wire.decode_signal_chunk`)."""
+    stub = allego_grpc.AllegoStub(channel)
+    stub.StreamSignals.reply_type = SignalChunkWire
+    return stub

@@ -29,6 +29,7 @@ from radiens_async.hub.datasets.videre_domain import VIDERE_SERVICES, VidereDoma
 from radiens_async.hub.jobs.curate_jobs import CurateJobs
 from radiens_async.hub.jobs.job_runner import JobRunner
 from radiens_async.hub.live_notifier import LiveNotifier
+from radiens_async.hub.pre_encoded import add_servicer
 from radiens_async.hub.servicers.allego_service import AllegoService
 from radiens_async.hub.servicers.curate_service import CurateService
 from radiens_async.hub.servicers.hub_service import HubService
@@ -164,7 +165,13 @@ class Hub:
         hub_pb2_grpc.add_HubServicer_to_server(
             HubService(SERVICES, str(self.config.data_dir), bool(self.config.token)), server
         )
-        allego_pb2_grpc.add_AllegoServicer_to_server(AllegoService(self.device, notifier), server)
+        # StreamSignals yields wire bytes written straight from the cache (signal_chunk_wire)
+        add_servicer(
+            allego_pb2_grpc.add_AllegoServicer_to_server,
+            AllegoService(self.device, notifier),
+            server,
+            pre_encoded={"StreamSignals"},
+        )
         spike_notifier = LiveNotifier(asyncio.get_running_loop())
         self.device.spike_listeners.append(spike_notifier)
         neurons_pb2_grpc.add_NeuronsServicer_to_server(

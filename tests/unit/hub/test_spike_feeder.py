@@ -1,12 +1,20 @@
-"""SpikeFeeder: each block reaches the engine once, in order; a backlog is merged, jumps not."""
+"""SpikeFeeder: each block reaches the engine once, in order; a backlog is merged, jumps not;
+with no live spike reader the feeder works in background batches."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
+import pytest
 
-from radiens_async.hub.daq.spike_feeder import MAX_MERGED_SAMPLES, SpikeFeeder
+from radiens_async.hub.daq.allego_device import AllegoDevice
+from radiens_async.hub.daq.spike_feeder import (
+    BACKGROUND_PERIOD_S,
+    MAX_MERGED_SAMPLES,
+    SpikeFeeder,
+)
 
 
 class RecordingEngine:
@@ -82,3 +90,62 @@ def test_streams_are_woken_only_by_new_spikes_and_before_the_sorter_upkeep() -> 
         "detect 90 1", "wake", "maintain 30",
         "detect 120 0", "maintain 30",
     ]  # fmt: skip
+
+
+def _offer_paced(feeder: SpikeFeeder, n_blocks: int, first: int = 0) -> None:
+    """Offer 1 ms blocks at roughly the acquisition pace."""
+    for k in range(n_blocks):
+        feeder.offer(np.full((1, 30), first // 30 + k, np.float32), first + 30 * k)
+        time.sleep(0.001)
+
+
+def test_without_live_readers_blocks_are_processed_in_background_batches() -> None:
+    engine = RecordingEngine()
+    engine.release.set()
+    live = False
+    feeder = SpikeFeeder(
+        engine,  # type: ignore[arg-type]
+        n_amp=1,
+        on_processed=lambda: None,
+        has_live_readers=lambda: live,
+    )
+    _offer_paced(feeder, 60)
+    time.sleep(5 * BACKGROUND_PERIOD_S)
+    background_calls = len(engine.calls)
+    # ~60 ms of blocks in batches of up to 10 ms (+ the first block, taken when it woke us)
+    assert background_calls <= 60 // 3
+    live = True  # a spike stream opened: back to block by block
+    _offer_paced(feeder, 20, first=60 * 30)
+    feeder.stop()
+    seen = np.concatenate([rows for _, rows in engine.calls], axis=1)
+    np.testing.assert_array_equal(seen[0], np.repeat(np.arange(80), 30))  # all, in order
+    live_calls = len(engine.calls) - background_calls
+    assert live_calls >= 10  # mostly one call per block (the machine may be busy)
+
+
+def test_stop_does_not_wait_out_a_background_period() -> None:
+    engine = RecordingEngine()
+    engine.release.set()
+    feeder = SpikeFeeder(
+        engine,  # type: ignore[arg-type]
+        n_amp=1,
+        on_processed=lambda: None,
+        has_live_readers=lambda: False,
+    )
+    feeder.offer(np.zeros((1, 30), np.float32), 0)
+    t0 = time.perf_counter()
+    feeder.stop()
+    assert [first for first, _ in engine.calls] == [0]
+    assert time.perf_counter() - t0 < 5.0  # a generous bound: stop sets the event at once
+
+
+def test_device_counts_live_spike_readers() -> None:
+    device = AllegoDevice()
+    assert device.live_spike_readers == 0
+    with device.live_spike_reader():
+        with device.live_spike_reader():
+            assert device.live_spike_readers == 2
+        assert device.live_spike_readers == 1
+    with pytest.raises(RuntimeError), device.live_spike_reader():
+        raise RuntimeError("a stream failed")
+    assert device.live_spike_readers == 0

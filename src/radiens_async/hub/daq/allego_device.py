@@ -7,9 +7,10 @@ thread; the acquisition loop runs in its own thread and only touches the simulat
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -100,6 +101,7 @@ class AllegoDevice:
         self.stream_loop_ms = stream_loop_ms
         self.block_listeners: list[Callable[[SignalCache], None]] = []
         self.spike_listeners: list[Callable[[], None]] = []
+        self._live_spike_readers = 0  # spike streams open now (see live_spike_reader)
         self.spike_feeder: SpikeFeeder | None = None
         self.epoch = 0
         self.cache: SignalCache | None = None
@@ -268,6 +270,7 @@ class AllegoDevice:
                 self.spike_engine,
                 self.spike_engine_rows,
                 on_processed=self._spikes_published,
+                has_live_readers=lambda: self._live_spike_readers > 0,
             )
             self._loop = AcquisitionLoop(
                 self.simulator,
@@ -298,6 +301,28 @@ class AllegoDevice:
     def spike_engine_rows(self) -> int:
         """Amplifier rows at the top of every block (what the spike engine sees)."""
         return self.layout.count(StreamSignalType.AMP)
+
+    @contextlib.contextmanager
+    def live_spike_reader(self) -> Iterator[None]:
+        """Count a reader that waits for spikes as they are detected (a spike stream) while
+        the ``with`` block runs. With none, the spike feeder works in 10 ms batches instead
+        of block by block (see :mod:`.spike_feeder`). Call it from the event loop thread.
+
+        Examples
+        --------
+        >>> with device.live_spike_reader():  # doctest: +SKIP
+        ...     ...  # stream spikes
+        """
+        self._live_spike_readers += 1
+        try:
+            yield
+        finally:
+            self._live_spike_readers -= 1
+
+    @property
+    def live_spike_readers(self) -> int:
+        """Spike streams open now."""
+        return self._live_spike_readers
 
     def _spikes_published(self) -> None:
         for listener in self.spike_listeners:

@@ -17,19 +17,22 @@ from radiens_async.hub.daq.channel_layout import ChannelLayout
 from radiens_async.hub.daq.instrument_outputs import AnalogOutSettings
 from radiens_async.hub.daq.signal_cache import CacheWindow
 from radiens_async.hub.live_notifier import LiveNotifier
+from radiens_async.hub.read_ahead import ReadAhead
 from radiens_async.hub.status_codes import server_stream, unary
 from radiens_async.models.converters.instrument_outputs import (
     analog_out_to_proto,
     stim_params_from_proto,
     stim_params_to_proto,
 )
+from radiens_async.models.converters.signal_chunk_wire import encode_signal_chunk
 from radiens_async.utils.constants import PRIMARY_CACHE_STREAM_GROUP_ID
 
-# samples per stream message: up to ~512 KiB, fewer when live. Larger messages drain a backlog
-# more slowly (2 MiB: about half the rate; every copy of a message leaves the CPU caches)
+# samples per stream message: up to ~512 KiB, fewer when live. 1 and 2 MiB messages drained a
+# backlog no faster (every copy of a message leaves the CPU caches)
 MAX_CHUNK_BYTES = 512 << 10
 MAX_SIGNALS_BYTES = 256 << 20  # get_signals replies above this continue on the next call
 WAKE_TIMEOUT_S = 0.25
+READ_AHEAD_CHUNKS = 2  # chunks encoded ahead of the one being sent
 RECORDER_CLOSE_TIMEOUT_S = 60.0  # a slow disk may still hold queued blocks
 
 
@@ -244,7 +247,16 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
     @server_stream
     async def StreamSignals(
         self, request: allego_pb2.StreamSignalsRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[allego_pb2.SignalChunk]:
+    ) -> AsyncIterator[bytes]:
+        # SignalChunk wire bytes (registered with a pass-through serializer in server.py); the
+        # next chunk is cut and encoded while the previous one is being sent
+        ahead: ReadAhead[bytes] = ReadAhead(READ_AHEAD_CHUNKS)
+        async for chunk in ahead.run(self._signal_chunks(request, ahead)):
+            yield chunk
+
+    async def _signal_chunks(
+        self, request: allego_pb2.StreamSignalsRequest, ahead: ReadAhead[bytes]
+    ) -> AsyncIterator[bytes]:
         device = self.device
         cache = device.cache
         if cache is None or not device.streaming:
@@ -268,35 +280,43 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
         fs = device.fs
         pending_missed = 0
         while True:
-            self.notifier.arm()
             head = cache.head
             if head <= cursor:
-                if cache.closed:
-                    break
-                await self.notifier.wait(WAKE_TIMEOUT_S)
-                continue
+                # arm, then look again: a block that landed before arm() would not wake us.
+                # (Arming only when there is nothing to send keeps a draining stream from
+                # waking the event loop from the acquisition thread after every block.)
+                self.notifier.arm()
+                head = cache.head
+                if head <= cursor:
+                    if cache.closed:
+                        break
+                    await self.notifier.wait(WAKE_TIMEOUT_S)
+                    continue
+            if head - cursor < max_chunk:
+                # less than a full chunk (live): cut it only when it can leave, so that it
+                # takes every sample that arrived while the previous one was being sent
+                await ahead.until_hungry()
+                head = cache.head
             window = cache.read(cursor, min(head, cursor + max_chunk), rows)
             cursor = window.stop_sample
             pending_missed += window.missed
             if window.n_samples == 0:
                 continue
-            # the block is filled in place: a message passed to the constructor is copied again
-            chunk = allego_pb2.SignalChunk(
+            yield encode_signal_chunk(
+                window.first_sample,
+                window.data,
+                fs,
                 missed_samples=pending_missed,
                 acquired_ns=cache.acquired_ns if window.stop_sample == head else 0,
+                # stamped when cut: a live chunk goes at once; in a drain it may wait behind
+                # READ_AHEAD_CHUNKS others
+                sent_ns=time.monotonic_ns(),
                 head_sample=head,
             )
-            block = chunk.block
-            block.first_sample = window.first_sample
-            block.n_channels, block.n_samples = window.data.shape
-            block.fs = fs
-            block.samples = window.data.tobytes()
-            chunk.sent_ns = time.monotonic_ns()
             pending_missed = 0
-            yield chunk
         if pending_missed:
-            empty = CacheWindow(np.empty((n_rows, 0), np.float32), cursor, 0)
-            yield allego_pb2.SignalChunk(block=_block(empty, fs), missed_samples=pending_missed)
+            empty = np.empty((n_rows, 0), np.float32)
+            yield encode_signal_chunk(cursor, empty, fs, missed_samples=pending_missed)
 
     @unary
     async def GetGroundTruth(

@@ -463,34 +463,41 @@ class NeuronsService(neurons_pb2_grpc.NeuronsServicer):
         limit = request.max_batch_spikes or MAX_BATCH_SPIKES
         fs = device.fs
         loop = device.acquisition_loop
-        while True:
-            self.notifier.arm()
-            live = device.streaming and device.epoch == epoch and engine is device.spike_engine
-            if engine.next_seq <= cursor:
-                if not live:
-                    break
-                await self.notifier.wait(WAKE_TIMEOUT_S)
-                continue
-            batch = engine.read(cursor, limit, channels)
-            first = cursor
-            cursor = batch.next_seq if batch.next_seq >= 0 else batch.seq + batch.sample_index.size
-            if batch.sample_index.size == 0 and batch.missed == 0:
-                continue
-            acquired = (
-                loop.acquired_ns_of(batch.sample_index)
-                if loop is not None
-                else np.zeros(batch.sample_index.size, np.int64)
-            )
-            msg = neurons_pb2.SpikeBatchMsg(
-                spikes=_spike_arrays(batch, engine.pre_pts, fs),
-                first_seq=first,
-                next_seq=cursor,
-                missed_spikes=batch.missed,
-                detected_ns=batch.detected_ns.tolist(),
-                acquired_ns=acquired.tolist(),
-            )
-            msg.sent_ns = time.monotonic_ns()
-            yield msg
+        with device.live_spike_reader():  # the feeder then publishes block by block
+            while True:
+                if engine.next_seq <= cursor:
+                    # arm, then look again: spikes stored before arm() would not wake us
+                    self.notifier.arm()
+                    live = (
+                        device.streaming and device.epoch == epoch and engine is device.spike_engine
+                    )
+                    if engine.next_seq <= cursor:
+                        if not live:
+                            break
+                        await self.notifier.wait(WAKE_TIMEOUT_S)
+                        continue
+                batch = engine.read(cursor, limit, channels)
+                first = cursor
+                cursor = (
+                    batch.next_seq if batch.next_seq >= 0 else batch.seq + batch.sample_index.size
+                )
+                if batch.sample_index.size == 0 and batch.missed == 0:
+                    continue
+                acquired = (
+                    loop.acquired_ns_of(batch.sample_index)
+                    if loop is not None
+                    else np.zeros(batch.sample_index.size, np.int64)
+                )
+                msg = neurons_pb2.SpikeBatchMsg(
+                    spikes=_spike_arrays(batch, engine.pre_pts, fs),
+                    first_seq=first,
+                    next_seq=cursor,
+                    missed_spikes=batch.missed,
+                    detected_ns=batch.detected_ns.tolist(),
+                    acquired_ns=acquired.tolist(),
+                )
+                msg.sent_ns = time.monotonic_ns()
+                yield msg
 
 
 def _time_range(request: neurons_pb2.DatasetSpikesRequest) -> tuple[float, float] | None:

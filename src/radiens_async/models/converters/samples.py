@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from radiens_async._generated.radiens.v1 import allego_pb2, common_pb2
 from radiens_async.errors import RadiensError
+from radiens_async.models.converters.signal_chunk_wire import DecodedSignalChunk
 from radiens_async.models.signals import SignalChunk, Signals
 
 
@@ -39,12 +40,21 @@ def array_to_block(
     )
 
 
-def chunk_to_model(msg: allego_pb2.SignalChunk, received_ns: int | None = None) -> SignalChunk:
-    """A stream message as a :class:`SignalChunk` (stamped with the arrival time)."""
+def chunk_to_model(
+    msg: allego_pb2.SignalChunk | DecodedSignalChunk, received_ns: int | None = None
+) -> SignalChunk:
+    """A stream message (parsed, or decoded without copying its samples) as a
+    :class:`SignalChunk` stamped with the arrival time."""
+    if isinstance(msg, allego_pb2.SignalChunk):
+        block = msg.block
+        msg = DecodedSignalChunk(
+            block_to_array(block), block.first_sample, block.fs,
+            msg.missed_samples, msg.acquired_ns, msg.sent_ns, msg.head_sample,
+        )  # fmt: skip
     return SignalChunk(
-        data=block_to_array(msg.block),
-        first_sample=msg.block.first_sample,
-        fs=msg.block.fs,
+        data=msg.data,
+        first_sample=msg.first_sample,
+        fs=msg.fs,
         missed_samples=msg.missed_samples,
         acquired_ns=msg.acquired_ns,
         sent_ns=msg.sent_ns,
