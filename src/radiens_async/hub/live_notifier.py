@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from radiens_async.hub.daq.signal_cache import SignalCache
 
@@ -42,6 +43,28 @@ class LiveNotifier:
         that lands between the check and :meth:`wait` still wakes the waiter."""
         if self._future is None:
             self._future = self._loop.create_future()
+
+    async def wait_until(self, ready: Callable[[], bool], timeout: float) -> bool:
+        """Return ``True`` at once when ``ready()``; otherwise wait for the next block (or
+        ``timeout`` seconds) and return ``False`` (the caller looks again).
+
+        ``ready`` is checked before arming (a busy stream, which always has something to send,
+        never arms, so the producer thread does not wake the loop after every block) and once
+        more after arming (a block that landed in between would not wake us).
+
+        Examples
+        --------
+        >>> has_more = lambda: cache.head > cursor  # doctest: +SKIP
+        >>> while not await notifier.wait_until(has_more, 0.25):  # doctest: +SKIP
+        ...     pass
+        """
+        if ready():
+            return True
+        self.arm()
+        if ready():
+            return True
+        await self.wait(timeout)
+        return False
 
     async def wait(self, timeout: float) -> None:
         """Wait for the next block (or ``timeout`` seconds, whichever comes first)."""

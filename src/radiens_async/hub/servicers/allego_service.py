@@ -279,19 +279,16 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
             cursor = cache.head
         fs = device.fs
         pending_missed = 0
+
+        def ready() -> bool:  # samples to send, or the stream ended
+            return cache.head > cursor or cache.closed
+
         while True:
+            if not await self.notifier.wait_until(ready, WAKE_TIMEOUT_S):
+                continue
             head = cache.head
             if head <= cursor:
-                # arm, then look again: a block that landed before arm() would not wake us.
-                # (Arming only when there is nothing to send keeps a draining stream from
-                # waking the event loop from the acquisition thread after every block.)
-                self.notifier.arm()
-                head = cache.head
-                if head <= cursor:
-                    if cache.closed:
-                        break
-                    await self.notifier.wait(WAKE_TIMEOUT_S)
-                    continue
+                break  # the stream ended and everything was sent
             if head - cursor < max_chunk:
                 # less than a full chunk (live): cut it only when it can leave, so that it
                 # takes every sample that arrived while the previous one was being sent

@@ -464,18 +464,16 @@ class NeuronsService(neurons_pb2_grpc.NeuronsServicer):
         fs = device.fs
         loop = device.acquisition_loop
         with device.live_spike_reader():  # the feeder then publishes block by block
+
+            def ready() -> bool:  # spikes to send, or the stream this call followed ended
+                live = device.streaming and device.epoch == epoch and engine is device.spike_engine
+                return engine.next_seq > cursor or not live
+
             while True:
+                if not await self.notifier.wait_until(ready, WAKE_TIMEOUT_S):
+                    continue
                 if engine.next_seq <= cursor:
-                    # arm, then look again: spikes stored before arm() would not wake us
-                    self.notifier.arm()
-                    live = (
-                        device.streaming and device.epoch == epoch and engine is device.spike_engine
-                    )
-                    if engine.next_seq <= cursor:
-                        if not live:
-                            break
-                        await self.notifier.wait(WAKE_TIMEOUT_S)
-                        continue
+                    break  # the stream ended and every spike was sent
                 batch = engine.read(cursor, limit, channels)
                 first = cursor
                 cursor = (
