@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, protos, bench, demo, examples (``nox -s <name>``)."""
+"""Sessions: tests, lint, protos, bench, demo, examples, radiens_core (``nox -s <name>``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
+# NeuroNexus' official client (MIT): test-only, in sessions of its own (it needs Python >= 3.12)
+RADIENS_CORE = "radiens-core==0.1.2"
+RADIENS_CORE_PYTHON = "3.12"
 
 
 @nox.session(python=PYTHON)
@@ -30,6 +33,24 @@ def protos(session: nox.Session) -> None:
     """Regenerate src/radiens_async/_generated from protos/."""
     session.install(".[protos]")
     session.run("python", "tools/gen_protos.py")
+
+
+@nox.session(python=RADIENS_CORE_PYTHON)
+def radiens_protos(session: nox.Session) -> None:
+    """Re-render protos/allego from radiens-core's published descriptors (then run protos)."""
+    session.install(RADIENS_CORE)
+    session.run("python", "tools/render_radiens_protos.py")
+
+
+@nox.session(python=RADIENS_CORE_PYTHON)
+def radiens_core(session: nox.Session) -> None:
+    """radiens-core's own AllegoClient, unmodified, against a hub serving the Radiens ports.
+
+    radiens-core always dials localhost:50051-50055; the tests start a hub there (and refuse to
+    run if those ports are taken, e.g. by a real Allego).
+    """
+    session.install("-e", ".[test]", RADIENS_CORE)
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/radiens_core", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+import socket
 import subprocess
 import sys
 import threading
@@ -10,6 +12,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from radiens_async.hub.server import READY_PREFIX
+
+
+def free_port_block(count: int = 5, attempts: int = 200) -> int:
+    """The first of ``count`` consecutive free loopback ports (for a hub's Radiens ports)."""
+    for _ in range(attempts):
+        base = random.randrange(20000, 60000 - count)
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                probe = socket.socket()
+                sockets.append(probe)
+                probe.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for probe in sockets:
+                probe.close()
+    raise RuntimeError(f"no {count} consecutive free ports found")
 
 
 class HubProcess:
@@ -21,8 +42,16 @@ class HubProcess:
     ...     AsyncAllegoClient(hub.address)
     """
 
-    def __init__(self, data_dir: Path, *extra: str, seed: int = 0) -> None:
+    def __init__(
+        self, data_dir: Path, *extra: str, seed: int = 0, radiens_base_port: int | None = None
+    ) -> None:
+        """``radiens_base_port``: also serve the Radiens ports from there (0: a free block)."""
         self.data_dir = data_dir
+        if radiens_base_port == 0:
+            radiens_base_port = free_port_block()
+        self.radiens_base_port = radiens_base_port
+        if radiens_base_port is not None:
+            extra = (*extra, "--radiens-ports", "--radiens-base-port", str(radiens_base_port))
         self.extra: Sequence[str] = extra
         self.seed = seed
         self.proc: subprocess.Popen[str] | None = None
@@ -32,6 +61,12 @@ class HubProcess:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def radiens_address(self) -> str:
+        """``host:port`` of the hub's AllegoCore port (the others follow it)."""
+        assert self.radiens_base_port is not None, "started without Radiens ports"
+        return f"127.0.0.1:{self.radiens_base_port}"
 
     def start(self, timeout: float = 60.0) -> HubProcess:
         cmd = [

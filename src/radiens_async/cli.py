@@ -52,6 +52,17 @@ def _parser() -> argparse.ArgumentParser:
         default=2048,
         help="recorded data that may wait for a slow disk before a recording fails",
     )
+    serve.add_argument(
+        "--radiens-ports",
+        action="store_true",
+        help="also serve the Radiens protocol where an Allego app does (localhost:50051-50055)",
+    )
+    serve.add_argument(
+        "--radiens-base-port",
+        type=int,
+        default=50051,
+        help="first of the five Radiens ports (default 50051, as an Allego app)",
+    )
     serve.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
 
     status = sub.add_parser("status", help="print the Allego status of a hub")
@@ -82,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parent_pid=args.parent_pid,
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
+            radiens_ports=args.radiens_ports,
+            radiens_base_port=args.radiens_base_port,
         )
         return serve_forever(config)
     if args.command == "status":

@@ -30,6 +30,8 @@ from radiens_async.hub.jobs.curate_jobs import CurateJobs
 from radiens_async.hub.jobs.job_runner import JobRunner
 from radiens_async.hub.live_notifier import LiveNotifier
 from radiens_async.hub.pre_encoded import add_servicer
+from radiens_async.hub.radiens.radiens_domain import RadiensDomain
+from radiens_async.hub.radiens.radiens_ports import ALLEGO_BASE_PORT, RadiensPorts
 from radiens_async.hub.servicers.allego_service import AllegoService
 from radiens_async.hub.servicers.curate_service import CurateService
 from radiens_async.hub.servicers.hub_service import HubService
@@ -93,6 +95,9 @@ class HubConfig:
     parent_pid: int | None = None
     tls_cert: Path | None = None  # PEM certificate chain; with tls_key, the hub serves TLS
     tls_key: Path | None = None
+    # also serve the Radiens wire protocol where an Allego app does (localhost:50051-50055)
+    radiens_ports: bool = False
+    radiens_base_port: int = ALLEGO_BASE_PORT
 
     def validate(self) -> None:
         if not is_loopback(self.host) and not self.token:
@@ -104,6 +109,8 @@ class HubConfig:
             raise HubConfigError(f"invalid port {self.port}")
         if self.stream_loop_ms <= 0 or self.cache_seconds <= 0 or self.cache_mb <= 0:
             raise HubConfigError("stream loop, cache seconds and cache size must be positive")
+        if self.radiens_ports and not 1 <= self.radiens_base_port <= 65535 - 4:
+            raise HubConfigError(f"invalid Radiens base port {self.radiens_base_port}")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise HubConfigError("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
         for what, path in (("certificate", self.tls_cert), ("key", self.tls_key)):
@@ -145,6 +152,7 @@ class Hub:
         self.workspaces = Workspaces(self.store, self.device)
         self.videre = VidereDomain(self.datasets, self.device)
         self.server: grpc.aio.Server | None = None
+        self.radiens: RadiensPorts | None = None
         self.port = 0
         self._stopped = asyncio.Event()
 
@@ -199,6 +207,14 @@ class Hub:
         )
         if port == 0:
             raise OSError(f"could not bind {host}:{self.config.port} (address in use?)")
+        if self.config.radiens_ports:
+            # before our own port starts: a taken Radiens port refuses the whole hub
+            radiens = RadiensPorts(
+                RadiensDomain(self.device, self.workspaces, self.datasets),
+                self.config.radiens_base_port,
+            )
+            await radiens.start()
+            self.radiens = radiens
         await server.start()
         self.server, self.port = server, port
         return port
@@ -208,6 +224,8 @@ class Hub:
         self.device.close()
         await asyncio.to_thread(self.curate_jobs.runner.shutdown)
         self.datasets.close()
+        if self.radiens is not None:
+            await self.radiens.stop(grace)
         if self.server is not None:
             await self.server.stop(grace)
         self._stopped.set()
