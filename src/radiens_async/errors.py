@@ -10,6 +10,7 @@ or grpcio exception::
     │   └── DeadlineExceeded            the call did not finish within its deadline (TimeoutError)
     ├── RemoteError(status, message)    the hub answered with an error status
     │   ├── InvalidArgument             a bad value (also a ValueError, like the documented API)
+    │   │   └── OutOfRange              a time range the data (e.g. the live cache) cannot cover
     │   ├── NotFound                    unknown file, dataset, job, port, sensor ... (LookupError)
     │   ├── AlreadyExists               a target that exists and was not forced
     │   ├── FailedPrecondition          the hub is in the wrong state (no hardware, streaming ...)
@@ -17,6 +18,7 @@ or grpcio exception::
     │   ├── ResourceExhausted           too much data in one message, or the hub is out of room
     │   └── Unavailable                 the hub is shutting down or not ready
     ├── JobFailed / JobCancelled        a background job ended without a result
+    ├── NotSupported                    the server's protocol has no such operation
     ├── ClientClosed                    a closed client was used again
     └── FormatError                     a file is missing, truncated, corrupt or of the wrong shape
 
@@ -36,6 +38,8 @@ __all__ = [
     "JobCancelled",
     "JobFailed",
     "NotFound",
+    "NotSupported",
+    "OutOfRange",
     "RadiensError",
     "RemoteError",
     "ResourceExhausted",
@@ -86,6 +90,10 @@ class InvalidArgument(RemoteError, ValueError):
     """A value was refused (out of range, unknown name, wrong type of value)."""
 
 
+class OutOfRange(InvalidArgument):
+    """A time range outside what the data holds (e.g. samples that left the live cache)."""
+
+
 class NotFound(RemoteError, LookupError):
     """Something named in the request does not exist."""
 
@@ -116,6 +124,29 @@ class JobFailed(RadiensError):
 
 class JobCancelled(RadiensError):
     """A background job was cancelled before it produced its result."""
+
+
+class NotSupported(RadiensError, NotImplementedError):
+    """The operation does not exist in the protocol the server speaks.
+
+    Raised before anything is sent, e.g. ``get_ground_truth`` over the Radiens protocol (only our
+    hub's ``radiens.v1`` knows the simulator's ground truth).
+
+    Parameters
+    ----------
+    operation : str
+        What was asked (``"get_ground_truth"``).
+    protocol : str
+        The protocol the client speaks to that server (``"radiens"``).
+    hint : str, optional
+        What to do instead.
+    """
+
+    def __init__(self, operation: str, protocol: str, hint: str = "") -> None:
+        message = f"{operation} is not supported over the {protocol} protocol"
+        super().__init__(f"{message}: {hint}" if hint else message)
+        self.operation = operation
+        self.protocol = protocol
 
 
 class ClientClosed(RadiensError):

@@ -2,38 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import warnings
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Self
 
-from radiens_async._generated.radiens.v1 import allego_grpc, allego_pb2, common_pb2
+from radiens_async.client.backends.allego_backend import AllegoBackend, require
+from radiens_async.client.backends.arguments import StreamStart
 from radiens_async.client.base import AsyncHubClient
+from radiens_async.client.protocol_selection import (
+    WireProtocol,
+    parse_protocol,
+    select_allego_backend,
+)
 from radiens_async.client.signal_metrics import AsyncSignalMetricsClient
 from radiens_async.client.signals import AsyncSignalsClient
 from radiens_async.client.spike_sorter import AsyncSpikeSorterClient
 from radiens_async.client.spikes import AsyncSpikesClient
-from radiens_async.client.tuned_channel import flow_window_bytes
+from radiens_async.client.tls import TlsSetting
+from radiens_async.client.transport import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S
 from radiens_async.client.workspace import AsyncWorkspaceClient
-from radiens_async.errors import InvalidArgument
+from radiens_async.errors import ClientClosed, InvalidArgument
 from radiens_async.models.allego_state import AllegoState, RecordingConfig
 from radiens_async.models.channel_metadata import ChannelMetadata
-from radiens_async.models.converters.allego import (
-    channel_metadata_to_model,
-    ground_truth_to_model,
-    status_to_model,
-)
-from radiens_async.models.converters.instrument_outputs import (
-    analog_out_to_dict,
-    dout_states_to_dict,
-    stim_params_from_proto,
-    stim_params_to_proto,
-    stim_reply_to_dict,
-    stim_trigger_to_model,
-)
-from radiens_async.models.converters.samples import chunk_to_model, signals_to_model
-from radiens_async.models.converters.signal_chunk_wire import SignalChunkWire
 from radiens_async.models.ground_truth import SimGroundTruth
 from radiens_async.models.instrument_outputs import StimTrigger
 from radiens_async.models.signals import SignalChunk, Signals
@@ -41,8 +34,9 @@ from radiens_async.models.stim_params import checked_request
 from radiens_async.utils.aliases import parse_system_mode, resolve_headstage, resolve_probe
 from radiens_async.utils.enums import ClientType, Port, RecordMode, StreamMode, SystemMode
 
+__all__ = ["DEFAULT_MAX_LAG_S", "AsyncAllegoClient", "StreamStart"]
+
 DEFAULT_MAX_LAG_S = 0.5
-StreamStart = Literal["head", "oldest"] | int
 
 
 class AsyncAllegoClient(AsyncHubClient):
@@ -51,10 +45,28 @@ class AsyncAllegoClient(AsyncHubClient):
     Every coroutine returns pydantic models or numpy arrays; live signals are an async
     generator. Use it as an async context manager so the connection is closed.
 
+    The client speaks one of two wire protocols behind the same methods: our hub's
+    ``radiens.v1`` or the Radiens protocol of the Allego app (``localhost:50051``), chosen when
+    it connects (see :mod:`radiens_async.client.protocol_selection`).
+
     Parameters
     ----------
-    address, hub_name, token, timeout, connect_timeout
-        See :class:`~radiens_async.client.base.AsyncHubClient`.
+    address : str, optional
+        ``"host:port"`` of a hub, or of an Allego's core port (``"localhost:50051"``). Without
+        one, an Allego app running on this machine is used if it answers (one short probe of
+        ``localhost:50051``; set ``RADIENS_ALLEGO_DISCOVERY=0`` to skip it), else the hub
+        registry's hub, else the embedded hub.
+    protocol : {'auto', 'hub', 'radiens'}
+        ``auto`` (default): ask the server (``radiens.v1`` ``Hub.Health``, else the Radiens
+        ``AllegoLifecycle.Healthcheck``). ``hub``: only our hub (no local Allego probe).
+        ``radiens``: only the Radiens protocol (default address ``localhost:50051``).
+    hub_name, token, timeout, connect_timeout, tls
+        See :class:`~radiens_async.client.base.AsyncHubClient` (token and TLS apply to a hub).
+
+    Raises
+    ------
+    InvalidArgument
+        An unknown ``protocol``.
 
     Examples
     --------
@@ -63,7 +75,74 @@ class AsyncAllegoClient(AsyncHubClient):
     ...     await allego.set_streaming("on")
     ...     async for chunk in allego.stream_signals():
     ...         print(chunk.first_sample, chunk.data.shape)
+    >>> async with AsyncAllegoClient("localhost:50051", protocol="radiens") as allego:
+    ...     print((await allego.get_status()).system_mode)  # doctest: +SKIP
     """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        protocol: WireProtocol = "auto",
+        hub_name: str | None = None,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
+        tls: TlsSetting = None,
+    ) -> None:
+        self._protocol = parse_protocol(protocol)
+        super().__init__(
+            address,
+            hub_name=hub_name,
+            token=token,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            tls=tls,
+        )
+        self._backend: AllegoBackend | None = None
+        self._backend_lock: asyncio.Lock | None = None
+
+    # -- the backend ----------------------------------------------------------------------
+    async def _get_backend(self) -> AllegoBackend:
+        """The opened backend, chosen on first use (every method and sub-client calls it)."""
+        if self._backend is not None:
+            return self._backend
+        if self._transport.closed:
+            raise ClientClosed("this client was closed; create a new one")
+        if self._backend_lock is None:
+            self._backend_lock = asyncio.Lock()
+        async with self._backend_lock:
+            if self._backend is None:
+                self._backend = await select_allego_backend(self._transport, self._protocol)
+        return self._backend
+
+    async def open(self) -> Self:
+        """Connect now, choosing the protocol (calls connect lazily otherwise).
+
+        Examples
+        --------
+        >>> async with AsyncAllegoClient() as client:  # doctest: +SKIP
+        ...     print(client.protocol, client.address)
+        """
+        await self._get_backend()
+        return self
+
+    async def aclose(self) -> None:
+        """Close the connection; the client cannot be used again."""
+        backend, self._backend = self._backend, None
+        try:
+            if backend is not None:
+                await backend.aclose()
+        finally:
+            await self._transport.close()
+
+    async def _require_hub_service(self, operation: str) -> None:
+        require((await self._get_backend()).capabilities, "hub_service", operation)
+
+    @property
+    def protocol(self) -> str | None:
+        """The wire protocol in use (``'radiens.v1'`` or ``'Radiens'``; None before connecting)."""
+        return None if self._backend is None else self._backend.capabilities.protocol
 
     @property
     def type(self) -> ClientType:
@@ -87,7 +166,7 @@ class AsyncAllegoClient(AsyncHubClient):
         >>> await allego.workspace().workspace_save("my_wspace")  # doctest: +SKIP
         """
         if self._workspace is None:
-            self._workspace = AsyncWorkspaceClient(self)
+            self._workspace = AsyncWorkspaceClient(self, self._get_backend)
         return self._workspace
 
     def spike_sorter(self) -> AsyncSpikeSorterClient:
@@ -98,7 +177,9 @@ class AsyncAllegoClient(AsyncHubClient):
         >>> await allego.spike_sorter().set_sorting("on")  # doctest: +SKIP
         """
         if self._spike_sorter is None:
-            self._spike_sorter = AsyncSpikeSorterClient(self)
+            self._spike_sorter = AsyncSpikeSorterClient(
+                self._get_backend, self.get_channel_metadata
+            )
         return self._spike_sorter
 
     def spikes(self) -> AsyncSpikesClient:
@@ -110,7 +191,9 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     print(batch.n_spikes)
         """
         if self._spikes is None:
-            self._spikes = AsyncSpikesClient(self)
+            self._spikes = AsyncSpikesClient(
+                self, self._get_backend, self.get_channel_metadata, live=True
+            )
         return self._spikes
 
     def signals(self) -> AsyncSignalsClient:
@@ -120,7 +203,7 @@ class AsyncAllegoClient(AsyncHubClient):
         --------
         >>> psd = await allego.signals().get_psd([2.0], sel_mode='FROM_HEAD')  # doctest: +SKIP
         """
-        return AsyncSignalsClient(self)
+        return AsyncSignalsClient(self, self._get_backend)
 
     def signal_metrics(self) -> AsyncSignalMetricsClient:
         """Signal metrics of the live cache (``get_metrics(time_range=<lag s>)``).
@@ -129,7 +212,7 @@ class AsyncAllegoClient(AsyncHubClient):
         --------
         >>> m = await allego.signal_metrics().get_metrics(2.0, plot=False)  # doctest: +SKIP
         """
-        return AsyncSignalMetricsClient(self)
+        return AsyncSignalMetricsClient(self, self._get_backend)
 
     async def restart(
         self,
@@ -169,12 +252,15 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     await allego.restart("sim-spikes", seed=7)
         """
         system_mode = parse_system_mode(mode)
-        request = allego_pb2.RestartRequest(system_mode=int(system_mode))
-        if seed is not None:
-            request.seed = seed
-        if num_channels is not None:
-            request.num_channels = num_channels
-        await self._call("allego", "Restart", request)
+        backend = await self._get_backend()
+        if seed is not None or num_channels is not None:
+            require(
+                backend.capabilities,
+                "simulator_options",
+                "restart(seed=..., num_channels=...)",
+                "an Allego app sets its simulator up itself",
+            )
+        await backend.restart(system_mode, seed, num_channels)
 
     async def get_status(self) -> AllegoState:
         """The status of Allego (streaming, recording, sampling rate, mode, ports).
@@ -187,7 +273,7 @@ class AsyncAllegoClient(AsyncHubClient):
         stream       : S_ON
         ...
         """
-        return status_to_model(await self._call("allego", "GetStatus", common_pb2.Empty()))
+        return await (await self._get_backend()).get_status()
 
     async def set_streaming(self, mode: str | int | bool | StreamMode) -> None:
         """Set signal streaming ``'on'`` or ``'off'``.
@@ -205,7 +291,7 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     await allego.set_streaming("on")
         """
         on = StreamMode.parse(mode) == StreamMode.ON
-        await self._call("allego", "SetStreaming", allego_pb2.SetModeRequest(on=on))
+        await (await self._get_backend()).set_streaming(on)
 
     async def set_recording(self, mode: str | int | bool | RecordMode) -> None:
         """Set signal recording ``'on'`` or ``'off'``.
@@ -237,7 +323,7 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     await allego.set_recording("off")
         """
         on = RecordMode.parse(mode) == RecordMode.ON
-        await self._call("allego", "SetRecording", allego_pb2.SetModeRequest(on=on), timeout=90.0)
+        await (await self._get_backend()).set_recording(on)
 
     async def set_recording_config(
         self,
@@ -290,13 +376,13 @@ class AsyncAllegoClient(AsyncHubClient):
         if not str(datasource_path):
             raise InvalidArgument("datasource_path must not be empty")
         path = _local_abspath(datasource_path)
-        request = allego_pb2.RecordingConfig(
+        config = RecordingConfig(
             path=str(path),
             base_name=datasource_name,
             index=datasource_idx,
             time_stamp=bool(is_time_stamp),
         )
-        await self._call("allego", "SetRecordingConfig", request)
+        await (await self._get_backend()).set_recording_config(config)
 
     async def get_recording_config(self) -> RecordingConfig:
         """The configuration the next recording will use (the index moves on after each one).
@@ -308,10 +394,7 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     cfg.base_name, cfg.index
         ('allego', 0)
         """
-        msg = await self._call("allego", "GetRecordingConfig", common_pb2.Empty())
-        return RecordingConfig(
-            path=msg.path, base_name=msg.base_name, index=msg.index, time_stamp=msg.time_stamp
-        )
+        return await (await self._get_backend()).get_recording_config()
 
     async def set_sampling_freq(self, fs: float) -> None:
         """Set the sampling frequency (samples/s).
@@ -333,9 +416,7 @@ class AsyncAllegoClient(AsyncHubClient):
         """
         if isinstance(fs, bool) or not isinstance(fs, int | float):
             raise InvalidArgument(f"sampling frequency must be a number, got {fs!r}")
-        await self._call(
-            "allego", "SetSamplingFreq", allego_pb2.SetSamplingFreqRequest(fs=float(fs))
-        )
+        await (await self._get_backend()).set_sampling_freq(float(fs))
 
     async def get_stream_loop_dur_ms(self) -> float:
         """The stream loop duration in milliseconds (convert to seconds before sleeping on it).
@@ -346,8 +427,7 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     await allego.get_stream_loop_dur_ms()
         1.0
         """
-        reply = await self._call("allego", "GetStreamLoopDur", common_pb2.Empty())
-        return float(reply.ms)
+        return await (await self._get_backend()).get_stream_loop_dur_ms()
 
     async def get_channel_metadata(self) -> ChannelMetadata:
         """Channel metadata of all connected ports (ntv/dset/sys indices, types, sites).
@@ -359,9 +439,7 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     meta.index(SignalType.AMP).sys[:3]
         [0, 1, 2]
         """
-        return channel_metadata_to_model(
-            await self._call("allego", "GetChannelMetadata", common_pb2.Empty())
-        )
+        return await (await self._get_backend()).get_channel_metadata()
 
     async def get_available_sensors(self) -> dict[str, dict[str, int]]:
         """Available headstage and probe models: ``{'headstages': {id: n}, 'probes': {id: n}}``.
@@ -372,11 +450,7 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     (await allego.get_available_sensors())['headstages']['passthrough_32']
         32
         """
-        reply = await self._call("allego", "GetAvailableSensors", common_pb2.Empty())
-        return {
-            "headstages": dict(sorted(reply.headstages.items())),
-            "probes": dict(sorted(reply.probes.items())),
-        }
+        return await (await self._get_backend()).get_available_sensors()
 
     async def set_sensor(self, port: str | int | Port, headstage_id: str, probe_id: str) -> None:
         """Connect a sensor (headstage paired with probe) to a connected port.
@@ -428,10 +502,7 @@ class AsyncAllegoClient(AsyncHubClient):
                 UserWarning,
                 stacklevel=2,
             )
-        request = allego_pb2.SetSensorRequest(
-            port=port_enum.name, headstage_id=headstage, probe_id=probe
-        )
-        await self._call("allego", "SetSensor", request)
+        await (await self._get_backend()).set_sensor(port_enum, headstage, probe)
 
     async def set_time_to_cache_head(self) -> None:
         """Move this client's live-read cursor to the newest sample in the cache.
@@ -443,9 +514,7 @@ class AsyncAllegoClient(AsyncHubClient):
         >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
         ...     await allego.set_time_to_cache_head()
         """
-        await self._call(
-            "allego", "SetTimeToCacheHead", allego_pb2.CursorRequest(component_id=self.component_id)
-        )
+        await (await self._get_backend()).set_time_to_cache_head(self.component_id)
 
     async def get_signals(self, *, max_samples: int = 0) -> Signals:
         """The signals since the last call (or since :meth:`set_time_to_cache_head`).
@@ -476,10 +545,7 @@ class AsyncAllegoClient(AsyncHubClient):
         """
         if max_samples < 0:
             raise InvalidArgument(f"max_samples must be >= 0, got {max_samples}")
-        request = allego_pb2.GetSignalsRequest(
-            component_id=self.component_id, max_samples=max_samples
-        )
-        return signals_to_model(await self._call("allego", "GetSignals", request))
+        return await (await self._get_backend()).get_signals(self.component_id, max_samples)
 
     async def stream_signals(
         self,
@@ -526,29 +592,24 @@ class AsyncAllegoClient(AsyncHubClient):
         ...         async for chunk in chunks:
         ...             rms = np.sqrt((chunk.data ** 2).mean(axis=1))
         """
-        request = allego_pb2.StreamSignalsRequest(
-            sys_idxs=list(channels or ()), max_chunk_samples=max_chunk_samples
-        )
-        if start == "head":
-            request.from_head = True
-        elif start == "oldest":
-            request.from_oldest = True
-        elif isinstance(start, int) and not isinstance(start, bool):
-            request.from_sample = start
-        else:
+        if not (
+            start in ("head", "oldest") or (isinstance(start, int) and not isinstance(start, bool))
+        ):
             raise InvalidArgument(
                 f"start must be 'head', 'oldest' or a sample index, got {start!r}"
             )
         if not 0 < max_lag_s <= 60:
             raise InvalidArgument(f"max_lag_s must be in (0, 60] seconds, got {max_lag_s!r}")
-        status = await self._call("allego", "GetStatus", common_pb2.Empty())
-        n_rows = len(request.sys_idxs) or _total_channels(status)
-        window = flow_window_bytes(n_rows * status.sample_freq * 4.0 * max_lag_s)
-        async with self._transport.open_stream(
-            _signal_stream_stub, "StreamSignals", request, window=window
-        ) as messages:
-            async for message in messages:
-                yield chunk_to_model(message)
+        backend = await self._get_backend()
+        chunks = backend.stream_signals(start, list(channels or ()), max_chunk_samples, max_lag_s)
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            # closing this generator closes the backend's stream (and cancels its call) now
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     async def get_ground_truth(self, start_sample: int = 0, stop_sample: int = 0) -> SimGroundTruth:
         """The simulator's ground truth for samples ``[start_sample, stop_sample)``.
@@ -563,8 +624,14 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     truth = await allego.get_ground_truth()
         ...     truth.spikes_table().head()
         """
-        request = allego_pb2.GroundTruthRequest(start_sample=start_sample, stop_sample=stop_sample)
-        return ground_truth_to_model(await self._call("allego", "GetGroundTruth", request))
+        backend = await self._get_backend()
+        require(
+            backend.capabilities,
+            "ground_truth",
+            "get_ground_truth",
+            "only the radiens-async hub knows its simulator's ground truth",
+        )
+        return await backend.get_ground_truth(start_sample, stop_sample)
 
     # -- stimulation -------------------------------------------------------------------------
     async def get_stim_params(self) -> dict[int, dict[str, Any]]:
@@ -583,7 +650,7 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     (await allego.get_stim_params())[6]["first_phase_duration_us"]
         100.0
         """
-        return stim_reply_to_dict(await self._call("allego", "GetStimParams", common_pb2.Empty()))
+        return await (await self._get_backend()).get_stim_params()
 
     async def set_stim_params(self, param_dict: Mapping[str, Any]) -> dict[str, Any]:
         """Set stimulation parameters of one stim channel; keys not given keep their values.
@@ -628,8 +695,8 @@ class AsyncAllegoClient(AsyncHubClient):
         ...         "first_phase_amplitude_uA": 10.0, "second_phase_amplitude_uA": 10.0,
         ...         "trigger_source_is_keypress": True, "trigger_source_idx": 1})
         """
-        request = stim_params_to_proto(checked_request(param_dict))
-        return stim_params_from_proto(await self._call("allego", "SetStimParams", request))
+        params = checked_request(param_dict)
+        return await (await self._get_backend()).set_stim_params(params)
 
     async def set_manual_stim_trigger(self, trigger: int) -> StimTrigger:
         """Toggle manual (keypress) trigger ``trigger``: the enabled channels it triggers fire.
@@ -668,8 +735,7 @@ class AsyncAllegoClient(AsyncHubClient):
         """
         if isinstance(trigger, bool) or not isinstance(trigger, int):
             raise InvalidArgument(f"trigger must be an int (keypress 1..8), got {trigger!r}")
-        request = allego_pb2.ManualStimTriggerRequest(trigger=trigger)
-        return stim_trigger_to_model(await self._call("allego", "ManualStimTrigger", request))
+        return await (await self._get_backend()).set_manual_stim_trigger(trigger)
 
     # -- digital and analog out --------------------------------------------------------------
     async def get_digital_out_states(self) -> dict[str, Any]:
@@ -687,8 +753,7 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     await allego.get_digital_out_states()
         {'digital_outs_mode': 'MANUAL', 'states': [{'chan_idx': 0, 'state': True}, ...]}
         """
-        reply = await self._call("allego", "GetDigitalOutStates", common_pb2.Empty())
-        return dout_states_to_dict(reply)
+        return await (await self._get_backend()).get_digital_out_states()
 
     async def set_digital_out_manual(self, dout1_state: bool, dout2_state: bool) -> int:
         """Set digital out 1 (ntv 0) and 2 (ntv 1) manually; both change at the same sample.
@@ -722,14 +787,7 @@ class AsyncAllegoClient(AsyncHubClient):
         for name, value in (("dout1_state", dout1_state), ("dout2_state", dout2_state)):
             if not isinstance(value, bool):
                 raise InvalidArgument(f"{name} must be True or False, got {value!r}")
-        request = allego_pb2.SetDigitalOutRequest(
-            states=[
-                allego_pb2.DigitalOutState(chan_idx=0, state=dout1_state),
-                allego_pb2.DigitalOutState(chan_idx=1, state=dout2_state),
-            ]
-        )
-        reply = await self._call("allego", "SetDigitalOutManual", request)
-        return int(reply.sample_index)
+        return await (await self._get_backend()).set_digital_out_manual(dout1_state, dout2_state)
 
     async def get_analog_out_settings(self) -> dict[str, Any]:
         """The analog outputs' routing, gain and hardware high-pass.
@@ -747,8 +805,7 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     (await allego.get_analog_out_settings())["high_pass"]
         {'enable': False, 'cutoff_freq': 0.0}
         """
-        reply = await self._call("allego", "GetAnalogOutSettings", common_pb2.Empty())
-        return analog_out_to_dict(reply)
+        return await (await self._get_backend()).get_analog_out_settings()
 
     async def set_analog_out_high_pass(
         self, cutoff_freq: float, enable: bool = True
@@ -785,25 +842,10 @@ class AsyncAllegoClient(AsyncHubClient):
             raise InvalidArgument(f"cutoff_freq must be finite and >= 0 Hz, got {cutoff_freq!r}")
         if not isinstance(enable, bool):
             raise InvalidArgument(f"enable must be True or False, got {enable!r}")
-        request = allego_pb2.SetAnalogOutHighPassRequest(
-            cutoff_freq=float(cutoff_freq), enable=enable
-        )
-        return analog_out_to_dict(await self._call("allego", "SetAnalogOutHighPass", request))
-
-
-def _total_channels(status: allego_pb2.AllegoStatus) -> int:
-    """Rows of a full-width stream: amplifier channels of every port plus aux and digital."""
-    return sum(p.n_channels for p in status.ports) + status.n_ain + status.n_din + status.n_dout
+        backend = await self._get_backend()
+        return await backend.set_analog_out_high_pass(float(cutoff_freq), enable)
 
 
 def _local_abspath(path: str | os.PathLike[str]) -> str:
     """``~`` expanded and made absolute against this process's cwd (no disk access)."""
     return os.path.abspath(os.path.expanduser(os.fspath(path)))
-
-
-def _signal_stream_stub(channel: Any) -> allego_grpc.AllegoStub:
-    """The Allego stub, with ``StreamSignals`` replies decoded without copying the samples
-    (:func:`~radiens_async.models.converters.signal_chunk_wire.decode_signal_chunk`)."""
-    stub = allego_grpc.AllegoStub(channel)
-    stub.StreamSignals.reply_type = SignalChunkWire
-    return stub

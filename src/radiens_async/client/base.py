@@ -8,6 +8,7 @@ from typing import Any, Self
 
 from radiens_async._generated.radiens.v1 import common_pb2
 from radiens_async.client import hub_registry
+from radiens_async.client.backends.hub_allego import HubAllegoBackend
 from radiens_async.client.hub_registry import HubAddress
 from radiens_async.client.tls import TlsSetting
 from radiens_async.client.transport import (
@@ -16,6 +17,7 @@ from radiens_async.client.transport import (
     HubTransport,
 )
 from radiens_async.errors import InvalidArgument
+from radiens_async.models.channel_metadata import ChannelMetadata
 from radiens_async.models.hub_info import HubCapabilities, HubHealth, HubVersion
 
 
@@ -60,6 +62,7 @@ class AsyncHubClient:
             tls=tls,
         )
         self._id = uuid.uuid4().hex[:12]
+        self._hub_allego: HubAllegoBackend | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     async def open(self) -> Self:
@@ -97,6 +100,18 @@ class AsyncHubClient:
                 f" hub_name={hub_name!r} to use that hub"
             )
 
+    async def _hub_backend(self) -> HubAllegoBackend:
+        """The hub's live Allego side over this client's connection (opened): what the
+        spike_sorter() and spikes() of a Videre or Curate client talk to."""
+        if self._hub_allego is None:
+            self._hub_allego = HubAllegoBackend(self._transport)
+        await self._hub_allego.open()
+        return self._hub_allego
+
+    async def _hub_channel_metadata(self) -> ChannelMetadata:
+        """The live channel metadata of the hub (defaults of the sorter sub-clients)."""
+        return await (await self._hub_backend()).get_channel_metadata()
+
     # -- identity -----------------------------------------------------------------------
     @property
     def id(self) -> str:
@@ -119,6 +134,10 @@ class AsyncHubClient:
         return hub_registry.known_hubs()
 
     # -- the Hub service ----------------------------------------------------------------
+    async def _require_hub_service(self, operation: str) -> None:
+        """Refuse ``operation`` when the server has no hub service (a client whose protocol
+        may be another one overrides this; a hub client always has it)."""
+
     async def _call(
         self, service: str, method: str, request: Any, timeout: float | None = None
     ) -> Any:
@@ -135,6 +154,7 @@ class AsyncHubClient:
         ...     (await client.hub_health()).serving
         True
         """
+        await self._require_hub_service("hub_health")
         reply = await self._call("hub", "Health", common_pb2.Empty())
         return HubHealth(serving=reply.serving, uptime_s=reply.uptime_s, pid=reply.pid)
 
@@ -147,6 +167,7 @@ class AsyncHubClient:
         ...     (await client.hub_version()).protocol_version
         'radiens.v1'
         """
+        await self._require_hub_service("hub_version")
         reply = await self._call("hub", "Version", common_pb2.Empty())
         return HubVersion(
             hub_version=reply.hub_version,
@@ -163,6 +184,7 @@ class AsyncHubClient:
         ...     'smartbox_sim_gen_spikes' in (await client.hub_capabilities()).simulator_modes
         True
         """
+        await self._require_hub_service("hub_capabilities")
         reply = await self._call("hub", "Capabilities", common_pb2.Empty())
         return HubCapabilities(
             services=tuple(reply.services),

@@ -138,7 +138,7 @@ class AsyncCurateClient(AsyncHubClient):
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
         ...     spikes = await curate.spikes().get_spike_timestamps("rec_0")
         """
-        return AsyncSpikesClient(self)  # type: ignore[arg-type]
+        return AsyncSpikesClient(self, self._hub_backend, self._hub_channel_metadata, live=False)
 
     def signal_metrics(self) -> AsyncSignalMetricsClient:
         """Signal metrics API: metrics of datasets linked to this client's hub.
@@ -173,7 +173,7 @@ class AsyncCurateClient(AsyncHubClient):
         )
         getattr(request, op).CopyFrom(params)
         reply = await self._curate_call("SubmitDsp", request)
-        return DspJob(self, job_status_to_model(reply))
+        return DspJob(self._transport, job_status_to_model(reply))
 
     # -- filters ------------------------------------------------------------------------
     @_job_doc("The cut-off is not in (0, fs/2)")
@@ -534,7 +534,7 @@ class AsyncCurateClient(AsyncHubClient):
                 raise InvalidArgument(f"unknown nwb_subject fields {sorted(unknown)}")
             request.nwb_subject.CopyFrom(curate_pb2.NwbSubject(**nwb_subject))
         reply = await self._curate_call("FileConvert", request)
-        return DspJob(self, job_status_to_model(reply))
+        return DspJob(self._transport, job_status_to_model(reply))
 
     # -- jobs ---------------------------------------------------------------------------
     async def get_job(self, job_id: str) -> DspJob:
@@ -551,7 +551,7 @@ class AsyncCurateClient(AsyncHubClient):
         ...     job = await curate.get_job("CAR__3a0c-942e")
         """
         reply = await self._curate_call("GetJob", curate_pb2.JobRequest(job_id=str(job_id)))
-        return DspJob(self, job_status_to_model(reply))
+        return DspJob(self._transport, job_status_to_model(reply))
 
     async def list_jobs(self) -> list[JobStatus]:
         """Every job the hub knows, oldest first (also those of earlier hub runs).

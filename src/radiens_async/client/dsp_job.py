@@ -14,16 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from radiens_async._generated.radiens.v1 import curate_grpc, curate_pb2
+from radiens_async.client.transport import HubTransport
 from radiens_async.errors import JobCancelled, JobFailed, RadiensError
 from radiens_async.models.converters.jobs import job_progress_to_model, job_status_to_model
 from radiens_async.models.dataset_metadata import DatasetMetadata
 from radiens_async.models.dsp_job import JobProgress, JobState, JobStatus
-
-if TYPE_CHECKING:
-    from radiens_async.client.curate import AsyncCurateClient
 
 __all__ = ["DspJob"]
 
@@ -44,8 +42,9 @@ class DspJob:
     'CAR__3a0c-942e'
     """
 
-    def __init__(self, client: AsyncCurateClient, status: JobStatus) -> None:
-        self._client = client
+    def __init__(self, transport: HubTransport, status: JobStatus) -> None:
+        # the job needs only the connection of the client that made it, not the client
+        self._transport = transport
         self._submitted = status
         self._final: JobStatus | None = None
 
@@ -85,7 +84,7 @@ class DspJob:
         >>> (await job.status()).frac_complete  # doctest: +SKIP
         0.42
         """
-        reply = await self._client._curate_call("GetJob", curate_pb2.JobRequest(job_id=self.id))
+        reply = await self._curate_call("GetJob", curate_pb2.JobRequest(job_id=self.id))
         return job_status_to_model(reply)
 
     async def progress(self) -> AsyncGenerator[JobProgress, None]:
@@ -100,16 +99,19 @@ class DspJob:
         >>> async for p in job.progress():  # doctest: +SKIP
         ...     print(p.state, round(p.frac_complete, 2), p.increment_sec)
         """
-        transport = self._client._transport
         request = curate_pb2.JobRequest(job_id=self.id)
-        async with transport.open_stream(
+        async with self._transport.open_stream(
             curate_grpc.CurateStub, "StreamJobProgress", request
         ) as messages:
             async for message in messages:
                 yield job_progress_to_model(message)
 
+    async def _curate_call(self, method: str, request: Any) -> Any:
+        stub = await self._transport.stub(curate_grpc.CurateStub)
+        return await self._transport.call(getattr(stub, method), request)
+
     async def _request_cancel(self) -> None:
-        await self._client._curate_call("CancelJob", curate_pb2.JobRequest(job_id=self.id))
+        await self._curate_call("CancelJob", curate_pb2.JobRequest(job_id=self.id))
 
     async def cancel(self, timeout: float = 5.0) -> JobStatus:
         """Cancel the job and wait (up to ``timeout`` s) until it has stopped and cleaned up.

@@ -16,7 +16,7 @@ import threading
 import time
 
 from radiens_async.errors import ConnectError
-from radiens_async.hub.server import READY_PREFIX
+from radiens_async.hub_contract import READY_PREFIX
 
 START_TIMEOUT_S = 60.0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +18,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from radiens_async._generated.radiens.v1 import videre_pb2
+from radiens_async.client.backends.allego_backend import LiveSignalMetricsBackend
+from radiens_async.client.backends.arguments import MetricsParam
+from radiens_async.client.backends.hub_dataset_calls import HubDatasetCalls
 from radiens_async.client.base import AsyncHubClient
-from radiens_async.client.signals import dataset_id_of, is_live
-from radiens_async.client.videre_calls import calls_for
+from radiens_async.client.signals import dataset_id_of
+from radiens_async.client.videre_calls import VidereCalls
 from radiens_async.errors import FailedPrecondition, InvalidArgument
 from radiens_async.models.channel_metadata import ChannelMetadata
-from radiens_async.models.converters.videre import (
-    metrics_params_frame,
-    metrics_status_to_model,
-    metrics_to_model,
-)
 from radiens_async.models.dataset_metadata import DatasetMetadata, TimeRange
 from radiens_async.models.signal_metrics import MetricID, SignalMetrics, SignalMetricsStatus
 from radiens_async.utils.enums import MetricMode, MetricName
@@ -38,7 +35,6 @@ __all__ = ["AsyncSignalMetricsClient"]
 THR_LEVEL, THR_LEVEL_SD, THR_WDW = 1, 4, 8
 WEAK_THR_LEVEL, WEAK_THR_LEVEL_SD, SHADOW = 10, 13, 17
 THR_ACTIVATE, WEAK_THR_ACTIVATE = 19, 21
-PACKET_DUR = 100
 _LEVEL_COMMANDS = {
     ("uV", False): THR_LEVEL,
     ("sd", False): THR_LEVEL_SD,
@@ -75,7 +71,7 @@ def _is_scalar(value: Any) -> bool:
     )
 
 
-def _metric_ids(metrics: Sequence[Any] | None) -> list[videre_pb2.MetricId]:
+def _metric_ids(metrics: Sequence[Any] | None) -> list[MetricID]:
     if metrics is None:
         return []
     out = []
@@ -84,7 +80,7 @@ def _metric_ids(metrics: Sequence[Any] | None) -> list[videre_pb2.MetricId]:
             mode, name = MetricMode.parse(m[0]), MetricName.parse(m[1])
         else:
             mode, name = MetricMode.BASE, MetricName.parse(m)
-        out.append(videre_pb2.MetricId(mode=int(mode), name=int(name)))
+        out.append(MetricID(mode, name))
     return out
 
 
@@ -98,14 +94,26 @@ class AsyncSignalMetricsClient:
     ...     m = await videre.signal_metrics().get_metrics(dataset_metadata=meta, plot=False)
     """
 
-    def __init__(self, parent: AsyncHubClient) -> None:
+    def __init__(
+        self,
+        parent: AsyncHubClient,
+        live: Callable[[], Awaitable[LiveSignalMetricsBackend]] | None = None,
+    ) -> None:
+        # live: how an Allego client reaches its backend (None: a dataset client)
         self._parent = parent
+        self._live = live
 
-    def _target(self, dataset_metadata: Any) -> videre_pb2.MetricsTarget:
-        return videre_pb2.MetricsTarget(dataset_id=dataset_id_of(self._parent, dataset_metadata))
+    def _dataset_id(self, dataset_metadata: Any) -> str:
+        return dataset_id_of(self._live is not None, dataset_metadata)
 
     async def _call(self, method: str, request: Any) -> Any:
-        return await calls_for(self._parent).call("metrics", method, request)
+        """A raw call of the hub's ``radiens.v1`` SignalMetrics service (tests send requests
+        the public methods would refuse)."""
+        return await VidereCalls(self._parent._transport).call("metrics", method, request)
+
+    def _datasets(self) -> HubDatasetCalls:
+        # the datasets of our hub (a Videre backend of the Radiens protocol slots in here later)
+        return HubDatasetCalls(self._parent._transport)
 
     async def _set(
         self,
@@ -114,15 +122,15 @@ class AsyncSignalMetricsClient:
         bools: Sequence[bool],
         ntv_idxs: Sequence[int],
         dataset_metadata: Any,
-    ) -> videre_pb2.MetricsParamsReply:
-        request = videre_pb2.MetricsParamRequest(
-            target=self._target(dataset_metadata),
-            command=command,
-            reg_float64=list(floats),
-            reg_bool=list(bools),
-            ntv_idxs=list(ntv_idxs),
+    ) -> pd.DataFrame:
+        """Set one parameter; the parameters after it (one row per channel)."""
+        dataset_id = self._dataset_id(dataset_metadata)
+        if self._live is not None:
+            backend = await self._live()
+            return await backend.set_metrics_param(MetricsParam(command), floats, bools, ntv_idxs)
+        return await self._datasets().set_metrics_param(
+            dataset_id, command, floats, bools, ntv_idxs
         )
-        return await self._call("SetParam", request)
 
     @staticmethod
     def _ntv(ntv_idxs: Any) -> list[int]:
@@ -150,9 +158,9 @@ class AsyncSignalMetricsClient:
         >>> await videre.signal_metrics().clear(meta)  # doctest: +SKIP
         """
         self._parent._check_hub(hub_name)
-        if is_live(self._parent):
+        if self._live is not None:
             raise FailedPrecondition("metrics clear is not available for allego")
-        await self._call("Clear", self._target(dataset_metadata))
+        await self._datasets().metrics_clear(self._dataset_id(dataset_metadata))
 
     async def calculate(
         self,
@@ -181,12 +189,11 @@ class AsyncSignalMetricsClient:
         >>> await videre.signal_metrics().calculate(meta)  # doctest: +SKIP
         """
         self._parent._check_hub(hub_name)
-        if is_live(self._parent):
+        if self._live is not None:
             raise FailedPrecondition("metrics calculate is not available for allego")
         if cmd not in ("standard", "custom"):
             raise InvalidArgument("cmd must be `standard` or `custom`")
-        request = videre_pb2.CalculateRequest(target=self._target(dataset_metadata), cmd=cmd)
-        await self._call("Calculate", request)
+        await self._datasets().metrics_calculate(self._dataset_id(dataset_metadata), cmd)
 
     # -- parameters ---------------------------------------------------------------------
     async def set_event_threshold_level(
@@ -243,7 +250,7 @@ class AsyncSignalMetricsClient:
             idxs,
             dataset_metadata,
         )
-        n = len(idxs) or len(reply.channels)
+        n = len(idxs) or len(reply)
         label = "weak" if weak_thr else "detect"
         fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
         return f"[{n} channels] {label}: neg thr={fmt(neg)} {scale}, pos thr={fmt(pos)} {scale}"
@@ -291,7 +298,7 @@ class AsyncSignalMetricsClient:
             idxs,
             dataset_metadata,
         )
-        n = len(idxs) or len(reply.channels)
+        n = len(idxs) or len(reply)
         label = "weak" if weak_thr else "detect"
         return f"[{n} channels] {label}: neg thr={neg_thr or 'n/a'}, pos thr={pos_thr or 'n/a'}"
 
@@ -328,7 +335,7 @@ class AsyncSignalMetricsClient:
             THR_WDW, [pre_ms / 1e3, post_ms / 1e3], [True, True], [], dataset_metadata
         )
         return (
-            f"[{len(reply.channels)} channels] event window: pre-threshold={pre_ms:g} ms,"
+            f"[{len(reply)} channels] event window: pre-threshold={pre_ms:g} ms,"
             f" post-threshold={post_ms:g} ms"
         )
 
@@ -361,7 +368,7 @@ class AsyncSignalMetricsClient:
         if not _is_scalar(shadow_ms):
             return "shadow_ms is a required scalar"
         reply = await self._set(SHADOW, [shadow_ms / 1e3, 0.0], [True, False], [], dataset_metadata)
-        return f"[{len(reply.channels)} channels] event shadow {shadow_ms:g} ms,"
+        return f"[{len(reply)} channels] event shadow {shadow_ms:g} ms,"
 
     async def set_packet_duration(
         self,
@@ -390,10 +397,14 @@ class AsyncSignalMetricsClient:
         self._parent._check_hub(hub_name)
         if not _is_scalar(packet_dur_sec):
             return "packet_dur_sec is a required scalar"
-        reply = await self._set(
-            PACKET_DUR, [float(packet_dur_sec), 0.0], [True, False], [], dataset_metadata
-        )
-        return f"[{len(reply.channels)} channels] packet duration {packet_dur_sec:g} sec"
+        dataset_id = self._dataset_id(dataset_metadata)
+        if self._live is not None:
+            reply = await (await self._live()).set_metrics_packet_duration(float(packet_dur_sec))
+        else:
+            reply = await self._datasets().set_metrics_packet_duration(
+                dataset_id, float(packet_dur_sec)
+            )
+        return f"[{len(reply)} channels] packet duration {packet_dur_sec:g} sec"
 
     async def get_params(
         self, dataset_metadata: DatasetMetadata | None = None, hub_name: str = "default"
@@ -405,8 +416,10 @@ class AsyncSignalMetricsClient:
         >>> (await videre.signal_metrics().get_params(meta))[['ntv_idx', 'thr']]  # doctest: +SKIP
         """
         self._parent._check_hub(hub_name)
-        reply = await self._call("GetParams", self._target(dataset_metadata))
-        return metrics_params_frame(reply)
+        dataset_id = self._dataset_id(dataset_metadata)
+        if self._live is not None:
+            return await (await self._live()).get_metrics_params()
+        return await self._datasets().get_metrics_params(dataset_id)
 
     async def get_metrics_status(
         self, dataset_metadata: DatasetMetadata | None = None, hub_name: str = "default"
@@ -419,8 +432,10 @@ class AsyncSignalMetricsClient:
         True
         """
         self._parent._check_hub(hub_name)
-        reply = await self._call("GetStatus", self._target(dataset_metadata))
-        return metrics_status_to_model(reply)
+        dataset_id = self._dataset_id(dataset_metadata)
+        if self._live is not None:
+            return await (await self._live()).get_metrics_status()
+        return await self._datasets().get_metrics_status(dataset_id)
 
     async def get_metrics(
         self,
@@ -478,8 +493,8 @@ class AsyncSignalMetricsClient:
         (10, 32, 1)
         """
         self._parent._check_hub(hub_name)
-        live = is_live(self._parent)
-        target = self._target(dataset_metadata)
+        live = self._live is not None
+        dataset_id = self._dataset_id(dataset_metadata)
         sec: list[float] = []
         if time_range is not None:
             if live:
@@ -505,14 +520,19 @@ class AsyncSignalMetricsClient:
             and not isinstance(channel_metadata, ChannelMetadata)
         ):
             raise InvalidArgument("allego: channel metadata must be None or a ChannelMetadata")
-        request = videre_pb2.GetMetricsRequest(
-            target=target, sec=sec, metrics=_metric_ids(metrics), tail=bool(tail)
-        )
-        reply = await self._call("GetMetrics", request)
+        metric_ids = _metric_ids(metrics)
         walltime = ""
         if isinstance(dataset_metadata, DatasetMetadata) and dataset_metadata.TR.walltime.year > 1:
             walltime = dataset_metadata.TR.walltime.isoformat()
-        result = metrics_to_model(reply, walltime)
+        if self._live is not None:
+            backend = await self._live()
+            result = await backend.get_metrics(sec[0] if sec else None, metric_ids, bool(tail))
+            if walltime:  # metadata given on an Allego client only dates the packets
+                result = result.model_copy(update={"walltime": walltime})
+        else:
+            result = await self._datasets().get_metrics(
+                dataset_id, sec, metric_ids, bool(tail), walltime
+            )
         if plot or file is not None:
             try:
                 result.plot(file=file)

@@ -7,44 +7,43 @@ on an Allego client it is of the live signal cache, with the same time-range sel
 
 from __future__ import annotations
 
-import asyncio
-import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from radiens_async._generated.radiens.v1 import videre_pb2
+from radiens_async.client.backends.allego_backend import LiveSignalsBackend
+from radiens_async.client.backends.arguments import PsdSettings, SignalWindow
+from radiens_async.client.backends.hub_dataset_calls import (
+    HubDatasetCalls,
+    read_local_buffer,
+    window_to_proto,
+)
 from radiens_async.client.base import AsyncHubClient
-from radiens_async.client.tuned_channel import flow_window_bytes
-from radiens_async.client.videre_calls import calls_for
-from radiens_async.errors import InvalidArgument, RemoteError
-from radiens_async.hub.server import is_loopback
-from radiens_async.models.converters.videre import psd_to_model, signals_to_model
+from radiens_async.errors import InvalidArgument
+from radiens_async.hub_contract import is_loopback
 from radiens_async.models.dataset_metadata import DatasetMetadata, TimeRange
 from radiens_async.models.dataset_signals import DatasetSignals
 from radiens_async.models.psd import PSD
 from radiens_async.models.signal_selector import SigSelect
-from radiens_async.utils.enums import ClientType, FftWindow, KeyIndex, PsdScaling, TrsMode
+from radiens_async.utils.enums import FftWindow, KeyIndex, PsdScaling, TrsMode
 
-__all__ = ["AsyncSignalsClient", "TimeRangeArg"]
+__all__ = [
+    "AsyncSignalsClient",
+    "TimeRangeArg",
+    "read_local_buffer",
+    "signal_window",
+    "window_to_proto",
+]
 
 TimeRangeArg = TimeRange | Sequence[float] | npt.NDArray[Any] | None
 SIGNALS_BLOCK_BYTES = 1 << 20  # measured fastest on loopback (256 KiB .. 64 MiB)
-SIGNALS_WINDOW_BYTES = 64 << 20
-TRANSPOSE_BLOCK_BYTES = 1 << 20
-INLINE_READ_BYTES = 16 << 20  # local reads up to this size run on the event loop (~2 ms)
 
 
-def is_live(parent: AsyncHubClient) -> bool:
-    """Whether a client's sub-APIs address the live stream (Allego) rather than datasets."""
-    return getattr(parent, "type", None) == ClientType.ALLEGO
-
-
-def dataset_id_of(parent: AsyncHubClient, dataset_metadata: Any) -> str:
+def dataset_id_of(live: bool, dataset_metadata: Any) -> str:
     """The dataset a request addresses ('' for the live stream of an Allego client).
 
     Raises
@@ -52,7 +51,7 @@ def dataset_id_of(parent: AsyncHubClient, dataset_metadata: Any) -> str:
     InvalidArgument
         ``'videre: dataset_metadata must be provided'`` / ``'... must be a DatasetMetadata'``.
     """
-    if is_live(parent):
+    if live:
         return ""
     if dataset_metadata is None:
         raise InvalidArgument("videre: dataset_metadata must be provided")
@@ -61,13 +60,12 @@ def dataset_id_of(parent: AsyncHubClient, dataset_metadata: Any) -> str:
     return dataset_metadata.id
 
 
-def window_request(
-    dataset_id: str,
+def signal_window(
     time_range: TimeRangeArg,
     sel_mode: TrsMode | int | str | None,
     sig_sel: SigSelect | None,
     dataset_metadata: DatasetMetadata | None,
-) -> videre_pb2.WindowRequest:
+) -> SignalWindow:
     """The window of a signals / PSD request, validated on the client.
 
     Raises
@@ -76,12 +74,13 @@ def window_request(
         A time range that is not a TimeRange, list or array; a selector not keyed by NTV.
     """
     mode = TrsMode.SUBSET if sel_mode is None else TrsMode.parse(sel_mode)
-    req = videre_pb2.WindowRequest(dataset_id=dataset_id, mode=int(mode))
+    sec: tuple[float, ...] = ()
+    timestamp: tuple[int, ...] = ()
     if time_range is None:
         if dataset_metadata is not None:
-            sec = dataset_metadata.TR.sec
+            tr = dataset_metadata.TR.sec
             warnings.warn(
-                f"no requested time range, using dataset time range [{sec[0]} {sec[1]}] (s) ",
+                f"no requested time range, using dataset time range [{tr[0]} {tr[1]}] (s) ",
                 UserWarning,
                 stacklevel=3,
             )
@@ -89,16 +88,16 @@ def window_request(
             raise InvalidArgument(f"{mode} needs a time range")
     elif isinstance(time_range, TimeRange):
         if mode == TrsMode.FROM_HEAD:
-            req.sec.extend([float(time_range.sec[0])])
+            sec = (float(time_range.sec[0]),)
         else:
-            req.timestamp.extend(time_range.timestamp.tolist())
+            timestamp = tuple(int(t) for t in time_range.timestamp.tolist())
     elif isinstance(time_range, list | np.ndarray):
         values = np.asarray(time_range, np.float64).reshape(-1).tolist()
         if mode == TrsMode.FROM_HEAD:
             values = values[:1]
         if len(values) not in (1, 2) or (len(values) == 1 and mode == TrsMode.SUBSET):
             raise InvalidArgument(f"time_range must be [start, end], got {values}")
-        req.sec.extend(values)
+        sec = tuple(values)
     else:
         raise InvalidArgument("time_range must be a TimeRange, list, or numpy array")
     if sig_sel is not None:
@@ -106,55 +105,7 @@ def window_request(
             raise InvalidArgument("sig_sel must be a SigSelect (see make_signal_selector)")
         if sig_sel.key_idx != KeyIndex.NTV:
             raise InvalidArgument("sig_sel must use KeyIndex.NTV as the key index")
-        req.selection.CopyFrom(
-            videre_pb2.SignalSelection(
-                amp=sig_sel.amp.tolist(),
-                ain=sig_sel.gpio_ain.tolist(),
-                din=sig_sel.gpio_din.tolist(),
-                dout=sig_sel.gpio_dout.tolist(),
-            )
-        )
-    return req
-
-
-def read_local_buffer(local: videre_pb2.LocalBuffer) -> npt.NDArray[np.float64] | None:
-    """The samples the hub described, read from its float32 ``(n_rows, n_cols)`` data file
-    (float64, channel-major), or None when the file is not the version the hub described.
-
-    The rows are read in blocks of ~1 MiB into one buffer that stays in cache and transposed
-    from there (no memory map to set up and fault in per call; nothing stays open).
-    """
-    n_rows, n_cols = local.n_rows, local.n_cols
-    r0, r1 = local.row_start, local.row_stop
-    cols = np.asarray(local.columns, np.intp)
-    if not (0 <= r0 <= r1 <= n_rows and n_cols > 0) or (
-        cols.size and not (cols.min() >= 0 and cols.max() < n_cols)
-    ):
-        return None
-    sel: slice | npt.NDArray[np.intp] = cols
-    if cols.size and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size)):
-        sel = slice(int(cols[0]), int(cols[0]) + cols.size)
-    row_bytes = 4 * n_cols
-    try:
-        with open(local.data_path, "rb", buffering=0) as f:
-            st = os.fstat(f.fileno())
-            if st.st_size != local.file_size or st.st_mtime_ns != local.mtime_ns:
-                return None
-            if n_rows * row_bytes > st.st_size:
-                return None
-            out = np.empty((cols.size, r1 - r0), np.float64)
-            step = max(256, TRANSPOSE_BLOCK_BYTES // row_bytes)
-            buf = np.empty((min(step, r1 - r0), n_cols), "<f4")
-            raw = buf.data.cast("B")
-            f.seek(r0 * row_bytes)
-            for i in range(0, r1 - r0, step):
-                n = min(step, r1 - r0 - i)
-                if f.readinto(raw[: n * row_bytes]) != n * row_bytes:
-                    return None  # shortened under us
-                out[:, i : i + n] = buf[:n, sel].T
-    except (OSError, ValueError):
-        return None
-    return out
+    return SignalWindow(mode=mode, sec=sec, timestamp=timestamp, selection=sig_sel)
 
 
 class AsyncSignalsClient:
@@ -171,8 +122,14 @@ class AsyncSignalsClient:
     """With a hub on this machine, map the dataset's file here instead of receiving the samples
     over gRPC (the hub says where they lie; a changed file falls back to gRPC)."""
 
-    def __init__(self, parent: AsyncHubClient) -> None:
+    def __init__(
+        self,
+        parent: AsyncHubClient,
+        live: Callable[[], Awaitable[LiveSignalsBackend]] | None = None,
+    ) -> None:
+        # live: how an Allego client reaches its backend (None: a dataset client)
         self._parent = parent
+        self._live = live
 
     async def get_signals(
         self,
@@ -217,57 +174,18 @@ class AsyncSignalsClient:
         (32, 45000)
         """
         self._parent._check_hub(hub_name)
-        dataset_id = dataset_id_of(self._parent, dataset_metadata)
-        window = window_request(dataset_id, time_range, sel_mode, sig_sel, dataset_metadata)
-        request = videre_pb2.SignalsRequest(
-            window=window,
-            max_block_bytes=SIGNALS_BLOCK_BYTES,
-            # a hub on this machine: its files are this machine's files
-            allow_local=self.local_reads and is_loopback(self._parent.address.host),
+        dataset_id = dataset_id_of(self._live is not None, dataset_metadata)
+        window = signal_window(time_range, sel_mode, sig_sel, dataset_metadata)
+        if self._live is not None:
+            return await (await self._live()).get_live_signals(window)
+        # a dataset of our hub (a Videre backend of the Radiens protocol slots in here later)
+        transport = self._parent._transport
+        await transport.open()
+        # a hub on this machine: its files are this machine's files
+        allow_local = self.local_reads and is_loopback(transport.address.host)
+        return await HubDatasetCalls(transport).get_signals(
+            dataset_id, window, allow_local, SIGNALS_BLOCK_BYTES
         )
-        out: npt.NDArray[np.floating] | None = None
-        if request.allow_local:  # one unary call on the shared connection
-            header = await calls_for(self._parent).call("videre", "LocateSignals", request)
-            local = header.local
-            if header.HasField("local"):
-                nbytes = 8 * len(local.columns) * (local.row_stop - local.row_start)
-                if nbytes <= INLINE_READ_BYTES:  # a thread hop costs more than the copy
-                    out = read_local_buffer(local)
-                else:
-                    out = await asyncio.to_thread(read_local_buffer, local)
-            # not mappable, or the file changed since the hub described it: the bytes
-            request.allow_local = False
-        if out is None:
-            header, out = await self._read_signals(request)
-        if out is None:
-            raise RemoteError("the hub sent a signals header without samples")
-        return signals_to_model(header, out)
-
-    async def _read_signals(
-        self, request: videre_pb2.SignalsRequest
-    ) -> tuple[videre_pb2.SignalsHeader, npt.NDArray[np.floating] | None]:
-        header: videre_pb2.SignalsHeader | None = None
-        out: npt.NDArray[np.float64] | None = None
-        async with calls_for(self._parent).stream(
-            "GetSignals", request, flow_window_bytes(SIGNALS_WINDOW_BYTES)
-        ) as messages:
-            async for msg in messages:
-                if msg.HasField("header"):
-                    header = msg.header
-                    if header.HasField("local"):
-                        continue
-                    n_samples = header.time_range.timestamp[1] - header.time_range.timestamp[0]
-                    # the documented float64: each block is converted as it is copied in
-                    out = np.empty((sum(header.n_per_type), n_samples), np.float64)
-                    continue
-                if out is None:
-                    raise RemoteError("the hub sent samples before the signals header")
-                b = msg.block
-                block = np.frombuffer(b.samples, "<f4").reshape(b.n_channels, b.n_samples)
-                out[:, b.first_sample : b.first_sample + b.n_samples] = block
-        if header is None:
-            raise RemoteError("the hub ended the signals stream without a header")
-        return header, out
 
     async def get_psd(
         self,
@@ -329,24 +247,23 @@ class AsyncSignalsClient:
         60.0
         """
         self._parent._check_hub(hub_name)
-        dataset_id = dataset_id_of(self._parent, dataset_metadata)
-        win = window_request(dataset_id, time_range, sel_mode, sig_sel, dataset_metadata)
+        dataset_id = dataset_id_of(self._live is not None, dataset_metadata)
+        win = signal_window(time_range, sel_mode, sig_sel, dataset_metadata)
         fr = np.asarray(freq_range, np.float64).reshape(-1)
         if fr.size != 2:
             raise InvalidArgument(f"freq_range must be [low, high], got {fr.tolist()}")
-        request = videre_pb2.PsdRequest(
-            window=win,
-            freq_range=fr.tolist(),
+        settings = PsdSettings(
+            freq_range=(float(fr[0]), float(fr[1])),
             collapse_freq=bool(collapse_freq),
-            scaling=int(PsdScaling.parse(scaling)),
-            window_type=int(FftWindow.parse(window)),
+            scaling=PsdScaling.parse(scaling),
+            window=FftWindow.parse(window),
+            samp_freq=None if samp_freq is None else float(samp_freq),
+            freq_resolution=None if freq_resolution is None else float(freq_resolution),
         )
-        if samp_freq is not None:
-            request.samp_freq = float(samp_freq)
-        if freq_resolution is not None:
-            request.freq_resolution = float(freq_resolution)
-        reply = await calls_for(self._parent).call("videre", "GetPsd", request)
-        psd = psd_to_model(reply)
+        if self._live is not None:
+            psd = await (await self._live()).get_live_psd(win, settings)
+        else:
+            psd = await HubDatasetCalls(self._parent._transport).get_psd(dataset_id, win, settings)
         if file is not None:
             psd.save(file)
         return psd

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final
 
 import pandas as pd
 
-from radiens_async._generated.radiens.v1 import common_pb2, neurons_pb2
+from radiens_async.client.backends.allego_backend import SpikeSorterBackend
+from radiens_async.client.backends.arguments import SorterCommand, SorterParam
+from radiens_async.client.backends.hub_allego import SORTER_PARAMS_COLUMNS
 from radiens_async.errors import InvalidArgument
 from radiens_async.models.channel_metadata import ChannelMetadata
-from radiens_async.models.converters.neurons import dashboard_to_model, state_to_model
 from radiens_async.models.spike_sorter import Dashboard, SorterState
 from radiens_async.utils.enums import SignalType
-
-if TYPE_CHECKING:
-    from radiens_async.client.allego import AsyncAllegoClient
 
 # documented command codes
 CMD_ON: Final = 0
@@ -33,20 +31,7 @@ SHADOW: Final = 17
 THR_ACTIVATE: Final = 19
 WEAK_THR_ACTIVATE: Final = 21
 
-PARAMS_COLUMNS: Final = (
-    "ntv_idx",
-    "chan_enabled",
-    "thr_activated",
-    "thr",
-    "thr_sd",
-    "thr_wdw",
-    "shadow",
-    "weak_thr",
-    "thr_wdw_pts",
-    "shadow_pts",
-    "weak_thr_activated",
-    "weak_thr_sd",
-)
+PARAMS_COLUMNS: Final = SORTER_PARAMS_COLUMNS
 _LEVEL_COMMANDS: Final = {
     ("uV", False): THR_LEVEL,
     ("sd", False): THR_LEVEL_SD,
@@ -97,26 +82,30 @@ class AsyncSpikeSorterClient:
     ...     await sorter.set_sorting("on")
     """
 
-    def __init__(self, parent: AsyncAllegoClient) -> None:
-        self._parent = parent
+    def __init__(
+        self,
+        backend: Callable[[], Awaitable[SpikeSorterBackend]],
+        channel_metadata: Callable[[], Awaitable[ChannelMetadata]],
+    ) -> None:
+        # the parent hands over how to reach its (opened) backend, not itself: the sub-client
+        # needs nothing else of it
+        self._backend = backend
+        self._channel_metadata = channel_metadata
 
     async def _command(self, command: int) -> None:
-        request = neurons_pb2.SorterCommandRequest(command=command)
-        await self._parent._call("neurons", "SorterCommand", request)
+        await (await self._backend()).sorter_command(SorterCommand(command))
 
     async def _param(
         self, command: int, floats: Sequence[float], bools: Sequence[bool], ntv_idxs: Sequence[int]
     ) -> None:
-        request = neurons_pb2.SorterParamRequest(
-            command=command, reg_float64=list(floats), reg_bool=list(bools), ntv_idxs=list(ntv_idxs)
-        )
-        await self._parent._call("neurons", "SetSorterParam", request)
+        backend = await self._backend()
+        await backend.set_sorter_param(SorterParam(command), floats, bools, ntv_idxs)
 
     async def _amp_ntv_idxs(
         self, ntv_idxs: Sequence[int] | None, channel_meta: ChannelMetadata | None
     ) -> list[int]:
         if channel_meta is None:
-            channel_meta = await self._parent.get_channel_metadata()
+            channel_meta = await self._channel_metadata()
         elif not isinstance(channel_meta, ChannelMetadata):
             raise InvalidArgument("channel metadata must be of type ChannelMetadata")
         if ntv_idxs is None:
@@ -328,27 +317,7 @@ class AsyncSpikeSorterClient:
         >>> (await allego.spike_sorter().get_params()).loc[0, "thr"]  # doctest: +SKIP
         array([-85.,  85.])
         """
-        import numpy as np
-
-        reply = await self._parent._call("neurons", "GetSorterParams", common_pb2.Empty())
-        rows = [
-            {
-                "ntv_idx": c.ntv_idx,
-                "chan_enabled": c.chan_enabled,
-                "thr_activated": np.array(c.thr_activated, dtype=bool),
-                "thr": np.array(c.thr),
-                "thr_sd": np.array(c.thr_sd),
-                "thr_wdw": np.round(np.array(c.thr_wdw_s) * 1000.0, 5),
-                "shadow": round(c.shadow_s * 1000.0, 5),
-                "weak_thr": np.array(c.weak_thr),
-                "thr_wdw_pts": np.array(c.thr_wdw_pts, dtype=np.int64),
-                "shadow_pts": int(c.shadow_pts),
-                "weak_thr_activated": np.array(c.weak_thr_activated, dtype=bool),
-                "weak_thr_sd": np.array(c.weak_thr_sd),
-            }
-            for c in reply.channels
-        ]
-        return pd.DataFrame(rows, columns=list(PARAMS_COLUMNS))
+        return await (await self._backend()).get_sorter_params()
 
     async def get_state(self) -> SorterState:
         """The sorter state; ``.state`` is the documented one-column table.
@@ -357,8 +326,7 @@ class AsyncSpikeSorterClient:
         --------
         >>> (await allego.spike_sorter().get_state()).state  # doctest: +SKIP
         """
-        reply = await self._parent._call("neurons", "GetSorterState", common_pb2.Empty())
-        return state_to_model(reply)
+        return await (await self._backend()).get_sorter_state()
 
     async def get_dashboard(self) -> Dashboard:
         """The sorter dashboard: ``.general``, ``.summary_stats`` and ``.state`` tables.
@@ -367,8 +335,7 @@ class AsyncSpikeSorterClient:
         --------
         >>> (await allego.spike_sorter().get_dashboard()).summary_stats  # doctest: +SKIP
         """
-        reply = await self._parent._call("neurons", "GetSorterDashboard", common_pb2.Empty())
-        return dashboard_to_model(reply)
+        return await (await self._backend()).get_sorter_dashboard()
 
 
 def _window_ms(name: str, value: Any) -> float:

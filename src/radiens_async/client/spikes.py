@@ -4,33 +4,24 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import AsyncGenerator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from radiens_async._generated.radiens.v1 import common_pb2, neurons_grpc, neurons_pb2
-from radiens_async.client.signals import is_live
-from radiens_async.client.tuned_channel import flow_window_bytes
+from radiens_async.client.backends.allego_backend import SpikesBackend, require
+from radiens_async.client.backends.arguments import KilosortPaths, SpikeStreamStart
+from radiens_async.client.backends.hub_dataset_calls import HubDatasetCalls
+from radiens_async.client.base import AsyncHubClient
 from radiens_async.errors import FailedPrecondition, InvalidArgument
 from radiens_async.models.channel_metadata import ChannelMetadata
-from radiens_async.models.converters.neurons import (
-    batch_to_model,
-    metadata_to_model,
-    neuron_to_model,
-    rasters_to_dict,
-    recent_to_model,
-)
 from radiens_async.models.spikes import SpikeBatch, SpikesMetadata, SpikesSet
 from radiens_async.utils.enums import SignalType
 
-if TYPE_CHECKING:
-    from radiens_async.client.allego import AsyncAllegoClient
+__all__ = ["AsyncSpikesClient", "SpikeStreamStart"]
 
-SpikeStreamStart = Literal["now", "oldest"] | int
-SPIKE_STREAM_WINDOW = 4 << 20
 WAVEFORMS_PER_CHANNEL = 1000  # the documented cap of get_spike_waveforms
 
 
@@ -44,8 +35,19 @@ class AsyncSpikesClient:
     ...         print(batch.n_spikes, batch.missed_spikes)
     """
 
-    def __init__(self, parent: AsyncAllegoClient) -> None:
+    def __init__(
+        self,
+        parent: AsyncHubClient,
+        backend: Callable[[], Awaitable[SpikesBackend]],
+        channel_metadata: Callable[[], Awaitable[ChannelMetadata]],
+        *,
+        live: bool,
+    ) -> None:
+        # live: the sub-client of an Allego client (the dataset calls are refused there)
         self._parent = parent
+        self._backend = backend
+        self._channel_metadata = channel_metadata
+        self._live = live
 
     async def get_spikes_metadata(self) -> SpikesMetadata:
         """Metadata of the spikes processed by the sorter: time range, sites, neurons.
@@ -57,8 +59,7 @@ class AsyncSpikesClient:
         >>> meta = await allego.spikes().get_spikes_metadata()  # doctest: +SKIP
         >>> meta.sites[["ntv_idx", "spike_count", "snr"]]  # doctest: +SKIP
         """
-        reply = await self._parent._call("neurons", "GetSpikesMetadata", common_pb2.Empty())
-        return metadata_to_model(reply)
+        return await (await self._backend()).get_spikes_metadata()
 
     async def get_spike_rasters(self, dsource_id: str | None = None) -> dict[str, Any]:
         """Spike rasters of the live stream (``dsource_id`` is ignored, as documented).
@@ -74,8 +75,7 @@ class AsyncSpikesClient:
         >>> rasters = await allego.spikes().get_spike_rasters()  # doctest: +SKIP
         >>> rasters["spikes"]["timestamps"][:5]  # doctest: +SKIP
         """
-        reply = await self._parent._call("neurons", "GetSpikeRasters", neurons_pb2.RasterRequest())
-        return rasters_to_dict(reply)
+        return await (await self._backend()).get_spike_rasters()
 
     async def get_recent_spikes(
         self,
@@ -117,7 +117,7 @@ class AsyncSpikesClient:
         if max_spikes_per_chan < 1:
             raise InvalidArgument(f"max_spikes_per_chan must be >= 1, got {max_spikes_per_chan}")
         if channel_meta is None:
-            channel_meta = await self._parent.get_channel_metadata()
+            channel_meta = await self._channel_metadata()
         elif not isinstance(channel_meta, ChannelMetadata):
             raise InvalidArgument("channel metadata must be of type ChannelMetadata")
         if ntv_chan_idxs is None:
@@ -126,13 +126,8 @@ class AsyncSpikesClient:
             idxs = [int(i) for i in ntv_chan_idxs]
         else:
             raise InvalidArgument("ntv_chan_idxs must be a list of amplifier native indices")
-        request = neurons_pb2.RecentSpikesRequest(
-            time_wdw_sec=float(time_wdw_sec),
-            ntv_chan_idxs=idxs,
-            max_spikes_per_chan=max_spikes_per_chan,
-        )
-        reply = await self._parent._call("neurons", "GetRecentSpikes", request)
-        return recent_to_model(reply, idxs)
+        backend = await self._backend()
+        return await backend.get_recent_spikes(float(time_wdw_sec), idxs, max_spikes_per_chan)
 
     async def get_neurons(self) -> pd.DataFrame:
         """The sorted units: one row per neuron (id, site, label, position, count, rate, SNR).
@@ -141,19 +136,7 @@ class AsyncSpikesClient:
         --------
         >>> await allego.spikes().get_neurons()  # doctest: +SKIP
         """
-        reply = await self._parent._call("neurons", "GetNeurons", common_pb2.Empty())
-        rows = [neuron_to_model(n).model_dump() for n in reply.neurons]
-        columns = [
-            "id",
-            "ntv_idx",
-            "label",
-            "pos",
-            "spike_count",
-            "spike_rate",
-            "mean_abs_peak_waveform",
-            "snr",
-        ]
-        return pd.DataFrame(rows, columns=columns)
+        return await (await self._backend()).get_neurons()
 
     async def stream(
         self,
@@ -186,30 +169,25 @@ class AsyncSpikesClient:
         ...         if (batch.channel == 5).any():
         ...             await allego.set_dout(...)  # react
         """
-        request = neurons_pb2.StreamSpikesRequest(
-            ntv_chan_idxs=list(ntv_chan_idxs or ()), max_batch_spikes=max_batch_spikes
-        )
-        if start == "now":
-            request.from_now = True
-        elif start == "oldest":
-            request.from_oldest = True
-        elif isinstance(start, int) and not isinstance(start, bool) and start >= 0:
-            request.from_seq = start
-        else:
+        if not (
+            start in ("now", "oldest")
+            or (isinstance(start, int) and not isinstance(start, bool) and start >= 0)
+        ):
             raise InvalidArgument(
                 f"start must be 'now', 'oldest' or a sequence number >= 0, got {start!r}"
             )
         if isinstance(max_batch_spikes, bool) or max_batch_spikes < 0:
             raise InvalidArgument(f"max_batch_spikes must be >= 0, got {max_batch_spikes!r}")
-        transport = self._parent._transport
-        async with transport.open_stream(
-            neurons_grpc.NeuronsStub,
-            "StreamSpikes",
-            request,
-            window=flow_window_bytes(SPIKE_STREAM_WINDOW),
-        ) as messages:
-            async for message in messages:
-                yield batch_to_model(message)
+        backend = await self._backend()
+        batches = backend.stream_spikes(start, list(ntv_chan_idxs or ()), max_batch_spikes)
+        try:
+            async for batch in batches:
+                yield batch
+        finally:
+            # closing this generator closes the backend's stream (and cancels its call) now
+            aclose = getattr(batches, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     async def convert_kilosort_output(
         self,
@@ -255,7 +233,7 @@ class AsyncSpikesClient:
         >>> await allego.spikes().convert_kilosort_output(  # doctest: +SKIP
         ...     "~/ks/out", "", "~/data", "rec_0", "~/data", "rec_0_ks")
         """
-        request = neurons_pb2.KilosortRequest(
+        paths = KilosortPaths(
             source_bio_path=_local_path(source_bio_path),
             source_bio_basename=source_bio_basename,
             source_vex_path=_local_path(source_vex_path),
@@ -263,7 +241,9 @@ class AsyncSpikesClient:
             sink_bio_path=_local_path(sink_bio_path),
             sink_bio_basename=sink_bio_basename,
         )
-        await self._parent._call("neurons", "ConvertKilosortOutput", request, timeout=600.0)
+        backend = await self._backend()
+        require(backend.capabilities, "kilosort_conversion", "convert_kilosort_output")
+        await backend.convert_kilosort_output(paths)
 
     async def get_spike_waveforms(
         self, dataset_id: str, time_range: list[float] | None = None, hub_name: str = "default"
@@ -299,10 +279,9 @@ class AsyncSpikesClient:
         ...     meta = await videre.link_data_file("/data/rec_0.xdat")
         ...     waves = await videre.spikes().get_spike_waveforms(meta.id, [0.0, 10.0])
         """
-        reply = await self._dataset_call(
-            "GetDatasetSpikeWaveforms", dataset_id, time_range, WAVEFORMS_PER_CHANNEL
-        )
-        return np.frombuffer(reply.waveforms, "<f4").reshape(reply.n_spikes, reply.n_pts)
+        dataset_id, window = self._dataset_args("GetDatasetSpikeWaveforms", dataset_id, time_range)
+        calls = HubDatasetCalls(self._parent._transport)
+        return await calls.get_spike_waveforms(dataset_id, window, WAVEFORMS_PER_CHANNEL)
 
     async def get_spike_timestamps(
         self, dataset_id: str, time_range: list[float] | None = None, hub_name: str = "default"
@@ -340,36 +319,31 @@ class AsyncSpikesClient:
         ...     spikes = await videre.spikes().get_spike_timestamps("rec_0")
         ...     spikes["timestamps"][:5]
         """
-        reply = await self._dataset_call("GetDatasetSpikeTimestamps", dataset_id, time_range, 0)
-        return {
-            "timestamps": np.frombuffer(reply.timestamps, "<i8").astype(np.float64),
-            "labels": np.frombuffer(reply.labels, "<i4").copy(),
-            "dset_idxs": np.frombuffer(reply.dset_idxs, "<i4").copy(),
-        }
+        dataset_id, window = self._dataset_args("GetDatasetSpikeTimestamps", dataset_id, time_range)
+        return await HubDatasetCalls(self._parent._transport).get_spike_timestamps(
+            dataset_id, window
+        )
 
-    async def _dataset_call(
-        self, method: str, dataset_id: str, time_range: Any, max_per_channel: int
-    ) -> Any:
-        if is_live(self._parent):
+    def _dataset_args(
+        self, method: str, dataset_id: str, time_range: Any
+    ) -> tuple[str, tuple[float, float] | None]:
+        if self._live:
             raise FailedPrecondition(
                 f"{method}: spikes files are linked datasets; use a VidereClient's spikes()"
             )
         if not isinstance(dataset_id, str) or not dataset_id:
             raise InvalidArgument(f"dataset_id must be a non-empty string, got {dataset_id!r}")
-        request = neurons_pb2.DatasetSpikesRequest(
-            dataset_id=dataset_id, max_spikes_per_channel=max_per_channel
-        )
-        if time_range is not None:
-            try:
-                t0, t1 = (float(t) for t in time_range)
-            except (TypeError, ValueError):
-                raise InvalidArgument(
-                    f"time_range must be [start, end] in seconds, got {time_range!r}"
-                ) from None
-            if not (math.isfinite(t0) and math.isfinite(t1)) or t1 < t0:
-                raise InvalidArgument(f"time_range must be finite and in order, got {time_range!r}")
-            request.has_time_range, request.start_s, request.end_s = True, t0, t1
-        return await self._parent._call("neurons", method, request)
+        if time_range is None:
+            return dataset_id, None
+        try:
+            t0, t1 = (float(t) for t in time_range)
+        except (TypeError, ValueError):
+            raise InvalidArgument(
+                f"time_range must be [start, end] in seconds, got {time_range!r}"
+            ) from None
+        if not (math.isfinite(t0) and math.isfinite(t1)) or t1 < t0:
+            raise InvalidArgument(f"time_range must be finite and in order, got {time_range!r}")
+        return dataset_id, (t0, t1)
 
 
 def _local_path(path: str | os.PathLike[str]) -> str:

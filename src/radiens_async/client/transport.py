@@ -23,7 +23,7 @@ from radiens_async.client.hub_registry import HubAddress
 from radiens_async.client.tls import TlsSetting, client_ssl_context
 from radiens_async.client.tuned_channel import TunedChannel
 from radiens_async.errors import ClientClosed, ConnectError
-from radiens_async.hub.auth import AUTH_METADATA_KEY, bearer
+from radiens_async.hub_contract import AUTH_METADATA_KEY, bearer
 
 Reply = TypeVar("Reply")
 Stub = TypeVar("Stub")

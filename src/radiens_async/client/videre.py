@@ -79,11 +79,11 @@ class AsyncVidereClient(AsyncHubClient):
 
     def spikes(self) -> AsyncSpikesClient:
         """Videre spikes API (``get_spike_timestamps`` / ``get_spike_waveforms`` by dataset)."""
-        return AsyncSpikesClient(self)  # type: ignore[arg-type]
+        return AsyncSpikesClient(self, self._hub_backend, self._hub_channel_metadata, live=False)
 
     def spike_sorter(self) -> AsyncSpikeSorterClient:
         """Videre spike sorter API."""
-        return AsyncSpikeSorterClient(self)  # type: ignore[arg-type]
+        return AsyncSpikeSorterClient(self._hub_backend, self._hub_channel_metadata)
 
     async def _videre(self, method: str, request: Any) -> Any:
         return await calls_for(self).call("videre", method, request)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from radiens_async._generated.radiens.v1 import videre_grpc
-from radiens_async.client.base import AsyncHubClient
+from radiens_async.client.transport import HubTransport
 
 Service = Literal["videre", "metrics", "summa"]
 _STUBS = {
@@ -22,10 +22,10 @@ _STUBS = {
 
 
 class VidereCalls:
-    """Unary calls and the signals stream of the Videre-side services for one client."""
+    """Unary calls and the signals stream of the Videre-side services of one connection."""
 
-    def __init__(self, client: AsyncHubClient) -> None:
-        self._transport = client._transport
+    def __init__(self, transport: HubTransport) -> None:
+        self._transport = transport
 
     async def call(
         self, service: Service, method: str, request: Any, timeout: float | None = None
@@ -45,6 +45,10 @@ class VidereCalls:
             yield messages
 
 
-def calls_for(client: AsyncHubClient) -> VidereCalls:
+class _HasTransport(Protocol):
+    _transport: HubTransport
+
+
+def calls_for(client: _HasTransport) -> VidereCalls:
     """The :class:`VidereCalls` of a client (it holds nothing but the client's transport)."""
-    return VidereCalls(client)
+    return VidereCalls(client._transport)

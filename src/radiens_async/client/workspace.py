@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 import pandas as pd
 
-from radiens_async._generated.radiens.v1 import common_pb2, workspace_grpc, workspace_pb2
+from radiens_async.client.backends.allego_backend import WorkspaceBackend
+from radiens_async.client.base import AsyncHubClient
 from radiens_async.client.hub_registry import HubAddress
 from radiens_async.errors import InvalidArgument
-from radiens_async.models.converters.workspace import workspaces_to_frame
-
-if TYPE_CHECKING:
-    from radiens_async.client.allego import AsyncAllegoClient
 
 
 def _check_id(workspace_id: object) -> str:
@@ -38,8 +35,11 @@ class AsyncWorkspaceClient:
     ...     await ws.workspace_list()
     """
 
-    def __init__(self, parent: AsyncAllegoClient) -> None:
+    def __init__(
+        self, parent: AsyncHubClient, backend: Callable[[], Awaitable[WorkspaceBackend]]
+    ) -> None:
         self._parent = parent
+        self._backend = backend
 
     @property
     def id(self) -> str:
@@ -50,11 +50,6 @@ class AsyncWorkspaceClient:
     def hubs(self) -> dict[str, HubAddress]:
         """Every hub name this process knows, with its address."""
         return self._parent.hubs
-
-    async def _call(self, method: str, request: object) -> object:
-        transport = self._parent._transport
-        stub = await transport.stub(workspace_grpc.WorkspaceStub)
-        return await transport.call(getattr(stub, method), request)
 
     async def workspace_save(
         self,
@@ -89,14 +84,12 @@ class AsyncWorkspaceClient:
         >>> await allego.workspace().workspace_save(  # doctest: +SKIP
         ...     workspace_id='my_wspace', tags='my_tags', notes='my_notes')
         """
-        request = workspace_pb2.WorkspaceSaveRequest(force=bool(force))
         if workspace_id is not None:
-            request.workspace_id = _check_id(workspace_id)
+            workspace_id = _check_id(workspace_id)
         for name, value in (("tags", tags), ("notes", notes)):
             if not isinstance(value, str):
                 raise InvalidArgument(f"{name} must be a str, got {value!r}")
-        request.tags, request.notes = tags, notes
-        await self._call("Save", request)
+        await (await self._backend()).workspace_save(workspace_id, tags, notes, bool(force))
 
     async def workspace_switch(self, workspace_id: str) -> None:
         """Switch to a saved workspace: the instrument takes its saved state.
@@ -117,9 +110,8 @@ class AsyncWorkspaceClient:
         --------
         >>> await allego.workspace().workspace_switch('my_wspace')  # doctest: +SKIP
         """
-        await self._call(
-            "Switch", workspace_pb2.WorkspaceIdRequest(workspace_id=_check_id(workspace_id))
-        )
+        workspace_id = _check_id(workspace_id)
+        await (await self._backend()).workspace_switch(workspace_id)
 
     async def workspace_delete(self, workspace_id: str) -> None:
         """Delete a workspace (not the current one).
@@ -135,9 +127,8 @@ class AsyncWorkspaceClient:
         --------
         >>> await allego.workspace().workspace_delete('my_wspace')  # doctest: +SKIP
         """
-        await self._call(
-            "Delete", workspace_pb2.WorkspaceIdRequest(workspace_id=_check_id(workspace_id))
-        )
+        workspace_id = _check_id(workspace_id)
+        await (await self._backend()).workspace_delete(workspace_id)
 
     async def workspace_current(self) -> pd.DataFrame:
         """The current workspace as a one-row table (no rows before the first save or switch).
@@ -149,9 +140,7 @@ class AsyncWorkspaceClient:
         --------
         >>> await allego.workspace().workspace_current()  # doctest: +SKIP
         """
-        reply = await self._call("Current", common_pb2.Empty())
-        assert isinstance(reply, workspace_pb2.WorkspaceCurrentReply)
-        return workspaces_to_frame([reply.workspace] if reply.HasField("workspace") else [])
+        return await (await self._backend()).workspace_current()
 
     async def workspace_list(self) -> pd.DataFrame:
         """Every workspace, sorted by ID (columns as :meth:`workspace_current`).
@@ -160,6 +149,4 @@ class AsyncWorkspaceClient:
         --------
         >>> await allego.workspace().workspace_list()  # doctest: +SKIP
         """
-        reply = await self._call("List", common_pb2.Empty())
-        assert isinstance(reply, workspace_pb2.WorkspaceListReply)
-        return workspaces_to_frame(list(reply.workspaces))
+        return await (await self._backend()).workspace_list()

@@ -8,12 +8,9 @@ from typing import Any
 
 import grpc
 
-AUTH_METADATA_KEY = "authorization"
+from radiens_async.hub_contract import AUTH_METADATA_KEY, bearer
 
-
-def bearer(token: str) -> str:
-    """The metadata value a client sends for ``token``."""
-    return f"Bearer {token}"
+__all__ = ["AUTH_METADATA_KEY", "TokenInterceptor", "bearer"]
 
 
 class TokenInterceptor(grpc.aio.ServerInterceptor):

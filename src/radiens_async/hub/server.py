@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import signal
@@ -39,10 +38,10 @@ from radiens_async.hub.servicers.neurons_service import NeuronsService
 from radiens_async.hub.servicers.workspace_service import WorkspaceService
 from radiens_async.hub.store import HubStore
 from radiens_async.hub.workspaces import Workspaces
+from radiens_async.hub_contract import READY_PREFIX, is_loopback
 
 log = logging.getLogger(__name__)
 
-READY_PREFIX = "radiens-async hub listening on "
 MAX_MESSAGE_BYTES = 512 << 20
 # The acquisition thread must get the GIL back quickly when a worker thread (block synthesis,
 # spike sorting, a DSP job) holds it in Python code; CPython's default is 5 ms.
@@ -60,16 +59,6 @@ SERVICES = [
 def default_data_dir() -> Path:
     """Where a hub keeps its state unless told otherwise."""
     return Path(os.environ.get("RADIENS_HUB_DATA_DIR", Path.home() / ".radiens-async" / "hub"))
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class HubConfigError(ValueError):
@@ -210,7 +199,9 @@ class Hub:
         if self.config.radiens_ports:
             # before our own port starts: a taken Radiens port refuses the whole hub
             radiens = RadiensPorts(
-                RadiensDomain(self.device, self.workspaces, self.datasets),
+                RadiensDomain(
+                    self.device, self.workspaces, self.datasets, metrics=self.videre.metrics
+                ),
                 self.config.radiens_base_port,
             )
             await radiens.start()

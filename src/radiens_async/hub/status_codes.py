@@ -20,6 +20,7 @@ from radiens_async import errors
 log = logging.getLogger(__name__)
 
 _STATUS_OF: list[tuple[type[BaseException], grpc.StatusCode]] = [
+    (errors.OutOfRange, grpc.StatusCode.OUT_OF_RANGE),  # before its base, InvalidArgument
     (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.NotFound, grpc.StatusCode.NOT_FOUND),
     (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from radiens_async.client.allego import AsyncAllegoClient
+from radiens_async.client.protocol_selection import WireProtocol
 from radiens_async.client.transport import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S
 from radiens_async.sync.blocking import (
     SyncClientBase,
@@ -29,6 +30,19 @@ class AllegoClient(SyncClientBase):
     It matches and extends the functionality of the Radiens Allego UI app. Every method is the
     blocking twin of :class:`~radiens_async.AsyncAllegoClient`'s.
 
+    Parameters
+    ----------
+    address : str, optional
+        ``"host:port"`` of a hub or of an Allego's core port. Without one, an Allego app
+        running on this machine (``localhost:50051``) is used if it answers
+        (``RADIENS_ALLEGO_DISCOVERY=0`` skips that probe), else the hub registry's hub, else
+        the embedded hub.
+    protocol : {'auto', 'hub', 'radiens'}
+        Which wire protocol: ask the server (default), only our hub's ``radiens.v1``, or only
+        the Radiens protocol of the Allego app.
+    hub_name, token, timeout, connect_timeout
+        See :class:`~radiens_async.AsyncAllegoClient`.
+
     Examples
     --------
     >>> client = AllegoClient()  # doctest: +SKIP
@@ -42,6 +56,7 @@ class AllegoClient(SyncClientBase):
         self,
         address: str | None = None,
         *,
+        protocol: WireProtocol = "auto",
         hub_name: str | None = None,
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
@@ -52,6 +67,7 @@ class AllegoClient(SyncClientBase):
             self._portal,
             AsyncAllegoClient,
             address,
+            protocol=protocol,
             hub_name=hub_name,
             token=token,
             timeout=timeout,
@@ -62,7 +78,10 @@ class AllegoClient(SyncClientBase):
     id = sync_property("id", "UID of this client session.")
     hub = sync_property("hub", "Name of the hub this client talks to.")
     hubs = sync_property("hubs", "Every hub name this process knows, with its address.")
-    address = sync_property("address", "Address of the hub.")
+    address = sync_property("address", "Address of the hub (or of the Allego's core port).")
+    protocol = sync_property(
+        "protocol", "The wire protocol in use ('radiens.v1' or 'Radiens'; None before connecting)."
+    )
     component_id = sync_property(
         "component_id", "Whose live-read cursor ``get_signals`` moves (one per client session)."
     )

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from radiens_async._generated.radiens.v1 import neurons_pb2
+from radiens_async.client.backends.hub_allego import HubAllegoBackend
 from radiens_async.client.spike_sorter import AsyncSpikeSorterClient
 from radiens_async.errors import InvalidArgument
 from radiens_async.models.channel_metadata import ChannelInfo, ChannelMetadata
@@ -30,8 +31,18 @@ def _meta(n: int = 32) -> ChannelMetadata:
     return ChannelMetadata(channels=channels)
 
 
+class _MethodNames:
+    """A stub whose methods are their names (the fake transport's ``call`` gets the name)."""
+
+    def __getattr__(self, name: str) -> str:
+        return name
+
+
 class FakeParent:
-    """Stands in for AsyncAllegoClient: records requests, answers params like the hub."""
+    """Stands in for the hub transport under HubAllegoBackend: records the ``radiens.v1``
+    requests and answers the sorter parameters like the hub."""
+
+    neurons = _MethodNames()
 
     def __init__(self, n: int = 32, fs: float = 30000.0) -> None:
         self.requests: list[tuple[str, Any]] = []
@@ -41,9 +52,10 @@ class FakeParent:
     async def get_channel_metadata(self) -> ChannelMetadata:
         return _meta(self.n)
 
-    async def _call(
-        self, service: str, method: str, request: Any, timeout: float | None = None
-    ) -> Any:
+    async def open(self) -> None:
+        pass
+
+    async def call(self, method: str, request: Any, *, timeout: float | None = None) -> Any:
         self.requests.append((method, request))
         if method == "SetSorterParam" and request.command == 8:
             self.pre_s, self.post_s = request.reg_float64
@@ -73,7 +85,12 @@ class FakeParent:
 
 
 def _sorter(parent: FakeParent) -> AsyncSpikeSorterClient:
-    return AsyncSpikeSorterClient(parent)  # type: ignore[arg-type]
+    backend = HubAllegoBackend(parent)  # type: ignore[arg-type]
+
+    async def opened() -> HubAllegoBackend:
+        return backend
+
+    return AsyncSpikeSorterClient(opened, parent.get_channel_metadata)
 
 
 async def test_commands_use_documented_codes() -> None:

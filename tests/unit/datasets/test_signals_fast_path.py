@@ -180,9 +180,9 @@ def test_local_reads_equal_the_samples(
     start: int,
     stop: int,
 ) -> None:
-    from radiens_async.client import signals as signals_client
+    from radiens_async.client.backends import hub_dataset_calls
 
-    monkeypatch.setattr(signals_client, "TRANSPOSE_BLOCK_BYTES", 1000)  # many blocks
+    monkeypatch.setattr(hub_dataset_calls, "TRANSPOSE_BLOCK_BYTES", 1000)  # many blocks
     service = VidereService(catalog)
     path, data = write_xdat(tmp_path, "lr", n=3000)
     catalog.link(path)

@@ -25,7 +25,9 @@ from radiens_async.formats.xdat_metadata import SignalKind
 from radiens_async.hub.daq import sensors_catalog
 from radiens_async.hub.daq.acquisition_loop import MAX_CATCHUP_BLOCKS, AcquisitionLoop
 from radiens_async.hub.daq.channel_layout import ChannelLayout, PortSensor, StreamSignalType
+from radiens_async.hub.daq.channel_selection import ChannelSelection
 from radiens_async.hub.daq.instrument_outputs import InstrumentOutputs
+from radiens_async.hub.daq.live_dsp_group import LiveDspGroup, Stage1Source
 from radiens_async.hub.daq.recorder import DEFAULT_MAX_QUEUE_BYTES, Recorder
 from radiens_async.hub.daq.recording_config import RecordingConfig
 from radiens_async.hub.daq.signal_cache import CacheWindow, SignalCache
@@ -119,6 +121,8 @@ class AllegoDevice:
         self._finished_recorder: Recorder | None = None
         # stimulation, digital and analog out: outlive simulators, reset by a restart
         self.outputs = InstrumentOutputs(N_DOUT)
+        # selected channels, colour groups, display order: follow every layout _configure makes
+        self.channel_selection = ChannelSelection(ChannelLayout(()))
         self._configure(SystemMode.SMARTBOX_SIM_GEN_SPIKES, seed, DEFAULT_SIM_CHANNELS, 30000.0)
 
     # -- configuration -------------------------------------------------------------------
@@ -146,7 +150,11 @@ class AllegoDevice:
         self.spike_engine = SpikeEngine(fs, len(amp), self.amp_site_xy_um)
         self.mode, self.seed, self.fs = mode, seed, fs
         self.sensors, self.layout, self.simulator = sensors, layout, simulator
+        # the live DSP group (stage 1 before the cache, stage 2 on reads): designed for this
+        # layout and rate, so it starts empty whenever they change, like the other settings
+        self.dsp_group = LiveDspGroup(layout, fs)
         self.outputs.attach(simulator, [c.sys_idx for c in amp])
+        self.channel_selection.follow(layout)
 
     @property
     def streaming(self) -> bool:
@@ -186,6 +194,7 @@ class AllegoDevice:
         self.set_streaming(False)
         self.outputs.reset()
         self._configure(system_mode, seed, num_channels or DEFAULT_SIM_CHANNELS, 30000.0, sensors)
+        self.channel_selection.reset()
         self._cursors.clear()
 
     def apply_configuration(
@@ -271,9 +280,10 @@ class AllegoDevice:
                 self.spike_engine_rows,
                 on_processed=self._spikes_published,
                 has_live_readers=lambda: self._live_spike_readers > 0,
+                stage2=lambda: self.dsp_group.stage2_chain,
             )
             self._loop = AcquisitionLoop(
-                self.simulator,
+                Stage1Source(self.simulator, lambda: self.dsp_group),
                 self.cache,
                 self.fs,
                 block,

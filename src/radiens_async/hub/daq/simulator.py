@@ -126,6 +126,9 @@ _S = TypeVar("_S", bound=StimSchedule)
 DinTrigger = Callable[[F32, int, F32], Sequence[ScheduledStim]]
 """``(din rows of a new block, its first sample, din values before it) -> stimuli to apply``."""
 
+DoutDriver = Callable[[F32, int], None]
+"""``(dout rows of a new block, its first sample) -> None``: overwrites the rows it drives."""
+
 
 class DeviceSimulator:
     """A simulated acquisition device producing all channels of a :class:`ChannelLayout`.
@@ -216,6 +219,7 @@ class DeviceSimulator:
         self._dout_state = np.zeros(self._n_dout, dtype=np.float32)
         self._stim_events: list[ScheduledStim] = []
         self._din_trigger: DinTrigger | None = None
+        self._dout_driver: DoutDriver | None = None
         # digital inputs at the sample before the next (valid once a block was generated);
         # written in place every block so the acquisition thread allocates nothing for it
         self._din_previous: F32 = np.zeros(self._n_din, dtype=np.float32)
@@ -327,9 +331,11 @@ class DeviceSimulator:
             out[:, pos : pos + take] = self._block[:, offset : offset + take]
             pos += take
             self._next_sample += take
+        first = self._next_sample - n
         if self._n_dout:
             out[self._dout_start :] = self._dout_state[:, None]
-        first = self._next_sample - n
+            if self._dout_driver is not None and n:
+                self._dout_driver(out[self._dout_start :], first)
         if self._n_din and n:
             din = out[self._din_start : self._dout_start]
             if self._din_trigger is not None:
@@ -393,6 +399,15 @@ class DeviceSimulator:
         """
         with self._lock:
             self._din_trigger = trigger
+
+    def set_dout_driver(self, driver: DoutDriver | None) -> None:
+        """Let ``driver`` write the digital outputs of every new block (None: the held states).
+
+        It runs under the lock in the acquisition thread after the held states were written
+        (digital-out pulse trains); it must be quick.
+        """
+        with self._lock:
+            self._dout_driver = driver
 
     def schedule_stimulation(self, build: Callable[[int], _S]) -> _S:
         """Run ``build(next_sample)`` under the lock and apply the events it schedules.

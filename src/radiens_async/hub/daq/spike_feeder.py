@@ -12,6 +12,10 @@ processed as soon as it arrives. With no such reader the feeder works in batches
 so 0.15 core at one call per 1 ms block) which batching leaves to the event loop and the
 signal streams; spikes then reach the store up to 10 ms later, which only a reader polling the
 tables could notice.
+
+Stage 2: when the stream has a stage-2 DSP group (``stage2`` returns a chain), the amplifier
+rows pass through it before detection, with per-row filter state kept across blocks (a new
+chain starts from rest). With none, nothing is done beyond one call per block.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
+from radiens_async.hub.daq.live_dsp_group import ChainState, DspChain
 from radiens_async.hub.spikes.spike_engine import SpikeEngine
 from radiens_async.hub.thread_priority import lower_current_thread_priority
 
@@ -55,6 +60,9 @@ class SpikeFeeder:
     has_live_readers : callable
         Whether anyone waits for spikes as they happen; when not, blocks are processed in
         batches every :data:`BACKGROUND_PERIOD_S` (checked on every wake-up).
+    stage2 : callable, optional
+        Returns the stream's stage-2 :class:`~.live_dsp_group.DspChain` over all stream rows
+        (None when there is none); read once per processed block.
 
     Examples
     --------
@@ -70,8 +78,12 @@ class SpikeFeeder:
         on_processed: Callable[[], None],
         max_lag_blocks: int = DEFAULT_MAX_LAG_BLOCKS,
         has_live_readers: Callable[[], bool] = lambda: True,
+        stage2: Callable[[], DspChain | None] = lambda: None,
     ) -> None:
         self.engine = engine
+        self.stage2 = stage2
+        self._stage2_of: DspChain | None = None  # the chain _stage2_state was built from
+        self._stage2_state: ChainState | None = None
         self.has_live_readers = has_live_readers
         self.n_amp = n_amp
         self.on_processed = on_processed
@@ -131,6 +143,17 @@ class SpikeFeeder:
             n += block.shape[1]
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
+    def _apply_stage2(
+        self, chain: DspChain, rows: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.float32]:
+        """The amplifier rows through stage 2, continuing the filter state of earlier blocks."""
+        if chain is not self._stage2_of or self._stage2_state is None:
+            amp = np.arange(self.n_amp, dtype=np.intp)
+            # the sorter sees amplifier rows only: steps on analog-in rows are dropped
+            self._stage2_state = chain.on_rows(amp).new_state()
+            self._stage2_of = chain
+        return self._stage2_state.process(rows)
+
     def _drain(self) -> None:
         while self._queue:
             while len(self._queue) > self.max_lag_blocks:
@@ -140,6 +163,9 @@ class SpikeFeeder:
             rows = block[: self.n_amp]
             if self._queue:
                 rows = self._merge_backlog(rows, first)
+            chain = self.stage2()
+            if chain is not None:
+                rows = self._apply_stage2(chain, rows)
             if self.engine.detect(rows, first):
                 self.on_processed()  # wake the streams before the sorter's upkeep
             self.engine.maintain(rows.shape[1])

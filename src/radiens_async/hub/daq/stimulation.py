@@ -29,6 +29,15 @@ its rising (``ST_HIGH``) or falling (``ST_LOW``) edges, level-triggered when the
 active level; its stimulus starts at the sample of the edge. A source index the device does not
 have never fires.
 
+A manual trigger can also be set to a level (:meth:`StimBank.set_key`) instead of toggled: then
+only a real transition counts -- an edge-triggered channel fires on the edge it waits for (rising
+for ``ST_HIGH``, falling for ``ST_LOW``), a level-triggered one when the key enters its active
+level, and setting the level the key already has fires nothing.
+
+The stimulator's current step (:class:`StimStep`) and each channel's headstage-global amp
+settle flag are held and reported; the simulated stimulator draws the requested amplitudes as
+they are (no quantization to the step) and settles only the stimulating channel.
+
 Plain domain code: no gRPC. The simulator applies the :class:`StimEvent` s this module builds
 after each block copy, under its lock, from the sample at which the trigger landed.
 """
@@ -38,6 +47,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any, Final
 
 import numpy as np
@@ -55,6 +65,51 @@ from radiens_async.models.stim_params import (
     default_stim_params,
     pulse_width_us,
 )
+
+
+class StimStep(IntEnum):
+    """The stimulator's current step (the current of one DAC step); MIN and MAX are the chip's
+    uncalibrated extremes."""
+
+    STIM_STEP_SIZE_MIN = 0
+    STIM_STEP_SIZE_10_NA = 1
+    STIM_STEP_SIZE_20_NA = 2
+    STIM_STEP_SIZE_50_NA = 3
+    STIM_STEP_SIZE_100_NA = 4
+    STIM_STEP_SIZE_200_NA = 5
+    STIM_STEP_SIZE_500_NA = 6
+    STIM_STEP_SIZE_1_UA = 7
+    STIM_STEP_SIZE_2_UA = 8
+    STIM_STEP_SIZE_5_UA = 9
+    STIM_STEP_SIZE_10_UA = 10
+    STIM_STEP_SIZE_MAX = 11
+
+
+DEFAULT_STIM_STEP: Final = StimStep.STIM_STEP_SIZE_10_UA
+"""255 steps of 10 µA: the amplitude range the parameters are validated against (0..2550 µA)."""
+
+
+def checked_stim_step(step: object) -> StimStep:
+    """``step`` as a :class:`StimStep` (an int 0..11 or a name).
+
+    Raises
+    ------
+    InvalidArgument
+        Anything else.
+    """
+    if isinstance(step, str):
+        try:
+            return StimStep[step.strip().upper()]
+        except KeyError:
+            pass
+    elif isinstance(step, int) and not isinstance(step, bool):
+        try:
+            return StimStep(step)
+        except ValueError:
+            pass
+    valid = ", ".join(f"{m.name}={m.value}" for m in StimStep)
+    raise InvalidArgument(f"unknown stim step {step!r}; expected one of {valid}")
+
 
 ELECTRODE_KOHM: Final = 10.0
 """Access resistance of the simulated electrode: 1 µA shows as 10 000 µV."""
@@ -254,6 +309,7 @@ class StimBank:
         self._busy_until: dict[int, int] = {}
         # the enabled channels that listen to a digital input: what on_din_edges visits per block
         self._din_listeners: tuple[tuple[int, dict[str, Any]], ...] = ()
+        self._global_settle: set[int] = set()  # channels with headstage-global amp settle
         self.rebind(stim_sys_idxs)
 
     def rebind(self, stim_sys_idxs: Sequence[int]) -> None:
@@ -263,12 +319,14 @@ class StimBank:
             int(i): old[int(i)] if int(i) in old else default_stim_params(int(i))
             for i in stim_sys_idxs
         }
+        self._global_settle &= set(self._params)
         self._busy_until.clear()
         self._params_changed()
 
     def reset(self) -> None:
         """Every channel back to the defaults, triggers released (a restart)."""
         self._params = {i: default_stim_params(i) for i in self._params}
+        self._global_settle.clear()
         self._key_level = dict.fromkeys(KEYPRESS_TRIGGERS, False)
         self._busy_until.clear()
         self._params_changed()
@@ -314,6 +372,28 @@ class StimBank:
         self._params_changed()
         return dict(merged)
 
+    def headstage_global_amp_settle(self, stim_sys_chan_idx: int) -> bool:
+        """Whether the channel asks for headstage-global amp settle (held and reported)."""
+        return stim_sys_chan_idx in self._global_settle
+
+    def set_headstage_global_amp_settle(self, stim_sys_chan_idx: int, on: bool) -> None:
+        """Set a channel's headstage-global amp settle flag.
+
+        Raises
+        ------
+        NotFound
+            ``stim_sys_chan_idx`` is not a stim channel.
+        """
+        self._current({"stim_sys_chan_idx": stim_sys_chan_idx})
+        if on:
+            self._global_settle.add(stim_sys_chan_idx)
+        else:
+            self._global_settle.discard(stim_sys_chan_idx)
+
+    @property
+    def global_amp_settle_channels(self) -> tuple[int, ...]:
+        return tuple(sorted(self._global_settle))
+
     def restore(
         self, saved: Mapping[int, Mapping[str, Any]], stim_sys_idxs: Sequence[int]
     ) -> dict[int, dict[str, Any]]:
@@ -334,9 +414,12 @@ class StimBank:
                 out[int(idx)] = checked_update(out[int(idx)], update)
         return out
 
-    def apply_all(self, params: Mapping[int, Mapping[str, Any]]) -> None:
+    def apply_all(
+        self, params: Mapping[int, Mapping[str, Any]], global_settle: Sequence[int] = ()
+    ) -> None:
         """Replace every channel's parameters with already validated ones (see :meth:`restore`)."""
         self._params = {int(i): dict(p) for i, p in params.items()}
+        self._global_settle = {int(i) for i in global_settle} & set(self._params)
         self._params_changed()
 
     def _params_changed(self) -> None:
@@ -405,6 +488,29 @@ class StimBank:
         InvalidArgument
             ``trigger`` is not 1..8.
         """
+        self._check_trigger(trigger)
+        return self._key_moved(trigger, not self._key_level[trigger], fs, sample_index, True)
+
+    def set_key(self, trigger: int, on: bool, fs: float, sample_index: int) -> Firing:
+        """Set keypress ``trigger`` to ``on`` at stream sample ``sample_index``; fire what the
+        transition triggers (nothing when the key already is at ``on``).
+
+        Raises
+        ------
+        InvalidArgument
+            ``trigger`` is not 1..8, ``on`` not a bool.
+        """
+        self._check_trigger(trigger)
+        if not isinstance(on, bool):
+            raise InvalidArgument(f"trigger state must be True or False, got {on!r}")
+        return self._key_moved(trigger, on, fs, sample_index, False)
+
+    def key_level(self, trigger: int) -> bool:
+        """Whether keypress ``trigger`` is down."""
+        self._check_trigger(trigger)
+        return self._key_level[trigger]
+
+    def _check_trigger(self, trigger: object) -> None:
         if (
             isinstance(trigger, bool)
             or not isinstance(trigger, int)
@@ -414,7 +520,13 @@ class StimBank:
                 f"trigger must be a keypress trigger {KEYPRESS_TRIGGERS.start}.."
                 f"{KEYPRESS_TRIGGERS.stop - 1}, got {trigger!r}"
             )
-        level = not self._key_level[trigger]
+
+    def _key_moved(
+        self, trigger: int, level: bool, fs: float, sample_index: int, press_and_release: bool
+    ) -> Firing:
+        """The key goes to ``level``: a toggle (``press_and_release``: every edge-triggered
+        channel fires) or a set level (only a real transition fires)."""
+        changed = level != self._key_level[trigger]
         self._key_level[trigger] = level
         fired: list[int] = []
         first_pulse: list[int] = []
@@ -425,12 +537,14 @@ class StimBank:
                 continue
             if p["trigger_source_idx"] != trigger:
                 continue
-            if p["trigger_edge_or_level"] == TriggerEdgeOrLevel.ST_LEVEL:
-                active = (
-                    level if p["trigger_high_or_low"] == TriggerHighOrLow.ST_HIGH else not level
-                )
-                if not active:
-                    continue
+            active = level if p["trigger_high_or_low"] == TriggerHighOrLow.ST_HIGH else not level
+            # a level-triggered channel fires entering its level, an edge-triggered one (set,
+            # not toggled) on the transition it waits for
+            by_transition = (
+                p["trigger_edge_or_level"] == TriggerEdgeOrLevel.ST_LEVEL or not press_and_release
+            )
+            if by_transition and not (changed and active):
+                continue
             if sample_index < self._busy_until.get(idx, 0):
                 refractory.append(idx)
                 continue

@@ -11,9 +11,10 @@ import contextlib
 import grpc
 
 from radiens_async._generated.radiens.v1 import videre_pb2_grpc
+from radiens_async.hub.daq.live_dsp_group import stage2_signal_view
 from radiens_async.hub.datasets.catalog import DatasetCatalog
 from radiens_async.hub.datasets.metrics_engine import MetricsEngine
-from radiens_async.hub.datasets.signal_view import LiveCacheAdapter
+from radiens_async.hub.datasets.signal_view import LiveCacheAdapter, SignalView
 from radiens_async.hub.datasets.summa import SummaSessions
 
 VIDERE_SERVICES = ["radiens.v1.Videre", "radiens.v1.SignalMetrics", "radiens.v1.Summa"]
@@ -32,12 +33,24 @@ class VidereDomain:
 
     def __init__(self, catalog: DatasetCatalog, device: object | None = None) -> None:
         self.catalog = catalog
+        self.device = device
         self.live = LiveCacheAdapter(device) if device is not None else None
+        # live metrics are computed on the stage-2 signal (as an Allego's KPI), live signals not
         self.metrics = MetricsEngine(
-            catalog.view, self.live.view if self.live is not None else None
+            catalog.view, self._live_metrics_view if self.live is not None else None
         )
         self.summa = SummaSessions(catalog.store, self.metrics)
         catalog.on_change.append(self._dataset_changed)
+
+    def _live_metrics_view(self) -> SignalView:
+        assert self.live is not None
+        view = self.live.view()
+        device = self.device
+        cache = getattr(device, "cache", None)
+        group = getattr(device, "dsp_group", None)
+        if cache is None or group is None:
+            return view
+        return stage2_signal_view(view, cache, group)
 
     def _dataset_changed(self, dataset_id: str) -> None:
         if dataset_id in {d for d, _ in self.catalog.ids()}:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from radiens_async.hub.daq.allego_device import AllegoDevice
 from radiens_async.hub.datasets.catalog import DatasetCatalog
+from radiens_async.hub.datasets.metrics_engine import MetricsEngine
 from radiens_async.hub.workspaces import Workspaces
 
 
@@ -16,3 +17,5 @@ class RadiensDomain:
     device: AllegoDevice
     workspaces: Workspaces
     datasets: DatasetCatalog
+    # the signal metrics engine our SignalMetrics service uses (Kpi1 answers from it)
+    metrics: MetricsEngine | None = None

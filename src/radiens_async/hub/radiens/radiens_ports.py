@@ -24,6 +24,7 @@ from radiens_async.hub.radiens.lifecycle_service import AllegoLifecycleService
 from radiens_async.hub.radiens.neurons1_service import Neurons1Service
 from radiens_async.hub.radiens.pcache_service import Pcache1Service
 from radiens_async.hub.radiens.radiens_domain import RadiensDomain
+from radiens_async.hub.radiens.required_fields import RequiredFieldsInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -108,14 +109,18 @@ class RadiensPorts:
         try:
             for offset, services in sorted(PORT_SERVICES.items()):
                 server = grpc.aio.server(
+                    interceptors=[RequiredFieldsInterceptor()],
                     options=[
                         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                         ("grpc.so_reuseport", 0),
-                    ]
+                    ],
                 )
                 for _name, add, factory in services:
-                    add(factory(self.domain), server)
+                    servicer = factory(self.domain)
+                    if isinstance(servicer, AllegoCoreService):
+                        servicer.core_port = self.base_port  # what its GetConfig reports
+                    add(servicer, server)
                 port = self.base_port + offset
                 if server.add_insecure_port(f"{RADIENS_HOST}:{port}") == 0:
                     raise RadiensPortsTaken(f"could not bind Radiens port {RADIENS_HOST}:{port}")
