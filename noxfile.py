@@ -50,7 +50,7 @@ def radiens_core(session: nox.Session) -> None:
     run if those ports are taken, e.g. by a real Allego).
     """
     session.install("-e", ".[test]", RADIENS_CORE)
-    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/radiens_core", *session.posargs)
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/official_client", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -66,6 +66,7 @@ def bench(session: nox.Session) -> None:
         "dsp_throughput.py",
         "videre_signals.py",
         "closed_loop_latency.py",
+        "radiens_protocol.py",
     ):
         session.run("python", f"benchmarks/{script}", *session.posargs)
 

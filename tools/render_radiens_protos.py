@@ -5,8 +5,8 @@ serialized ``FileDescriptorProto``s in ``radiens_core/_generated/*_pb2.py`` (pro
 ``allego``). This tool reads those descriptors and writes ``.proto`` sources that keep only the
 services and methods radiens-async uses (``USED_METHODS``) and the messages and enums they reach,
 each with the published names, numbers, types, labels and options. Nothing is typed by hand, so
-the files cannot drift from what the servers speak; ``tests/radiens_core`` re-checks them field by
-field against radiens-core's own descriptors.
+the files cannot drift from what the servers speak; ``tests/official_client`` re-checks them
+field by field against radiens-core's own descriptors.
 
 radiens-core needs Python >= 3.12; run this in a venv that has it (``nox -s radiens_protos``)::
 
@@ -318,7 +318,7 @@ HEADER = """\
 // This is the Radiens wire protocol (proto2, package allego) as published by NeuroNexus in
 // radiens-core, MIT licence (see LICENSE-radiens-core beside this file). Only the services,
 // methods, messages and enums radiens-async uses are kept; every kept item is identical to the
-// published descriptor (tests/radiens_core checks it field by field).
+// published descriptor (tests/official_client checks it field by field).
 """
 
 

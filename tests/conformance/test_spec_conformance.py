@@ -361,23 +361,48 @@ def _example_groups() -> dict[str, list[spec_parser.Example]]:
 GROUPS = _example_groups()
 
 
+ALLEGO_SIDE = ("AllegoClient", "WorkspaceClient", "SpikeSorterClient", "SpikesClient")
+"""Documented classes an Allego serves: their examples run over both wire protocols."""
+PROTOCOLS = ("hub", "radiens")
+"""``hub``: our radiens.v1 on the hub's own port; ``radiens``: the Radiens protocol on the
+hub's Radiens ports, exactly what an Allego app serves."""
+
+
+WIRE_NAME = {"hub": "radiens.v1", "radiens": "Radiens"}
+
+
+def _runs() -> list[tuple[str, str]]:
+    return [
+        (owner, protocol)
+        for owner in GROUPS
+        for protocol in (PROTOCOLS if owner.split(".")[0] in ALLEGO_SIDE else ("hub",))
+    ]
+
+
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    with HubProcess(tmp_path_factory.mktemp("conformance-hub")) as process:
+    with HubProcess(tmp_path_factory.mktemp("conformance-hub"), radiens_base_port=0) as process:
         yield process
 
 
-def _namespace(owner: str, hub: HubProcess, workdir: Path) -> tuple[dict[str, Any], list[Any]]:
+def _allego_address(hub: HubProcess, protocol: str) -> str:
+    return hub.radiens_address if protocol == "radiens" else hub.address
+
+
+def _namespace(
+    owner: str, hub: HubProcess, workdir: Path, protocol: str = "hub"
+) -> tuple[dict[str, Any], list[Any]]:
     """Where an example runs: ``client`` is the documented class's object; bare calls of that
     class's methods are bound to it; the enums of ``radiens.utils`` are in scope."""
     cls_name = owner.split(".")[0]
     ns: dict[str, Any] = {"radiens": radiens, **vars(enums_module)}
     closers: list[Any] = []
-    if cls_name in ("AllegoClient", "WorkspaceClient", "SpikeSorterClient", "SpikesClient"):
-        allego = radiens.AllegoClient(hub.address)
+    if cls_name in ALLEGO_SIDE:
+        allego = radiens.AllegoClient(_allego_address(hub, protocol), protocol=protocol)
         closers.append(allego)
         allego.set_streaming("off")
         allego.restart("sim-spikes")
+        assert allego.protocol == WIRE_NAME[protocol]
         ns["client"] = allego.workspace() if cls_name == "WorkspaceClient" else allego
         if cls_name in ("SpikeSorterClient", "SpikesClient"):
             allego.set_streaming("on")
@@ -400,9 +425,9 @@ def _namespace(owner: str, hub: HubProcess, workdir: Path) -> tuple[dict[str, An
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("owner", list(GROUPS))
+@pytest.mark.parametrize(("owner", "protocol"), _runs())
 def test_spec_example_runs(
-    owner: str, hub: HubProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    owner: str, protocol: str, hub: HubProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # './my_source_file' of the Curate examples, '~/radix/data' of set_recording_config
     home = tmp_path / "home"
@@ -417,7 +442,7 @@ def test_spec_example_runs(
             channels=curate_channels(n_amp=12),
             first_sample=0,
         )
-    ns, closers = _namespace(owner, hub, tmp_path)
+    ns, closers = _namespace(owner, hub, tmp_path, protocol)
     try:
         if owner in SETUP:
             exec(SETUP[owner][0], ns)
@@ -429,7 +454,7 @@ def test_spec_example_runs(
                 exec(compile(code, f"<spec line {ex.line}>", "exec"), ns)
             except Exception as exc:
                 raise AssertionError(
-                    f"spec example at line {ex.line} ({owner}) failed: {code!r}: "
+                    f"spec example at line {ex.line} ({owner}, {protocol}) failed: {code!r}: "
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
     finally:
@@ -447,9 +472,12 @@ def test_every_correction_applies_to_an_example() -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("mode", HARDWARE_MODES)
-def test_hardware_modes_fail_clearly_and_change_nothing(hub: HubProcess, mode: str) -> None:
-    with radiens.AllegoClient(hub.address) as client:
+def test_hardware_modes_fail_clearly_and_change_nothing(
+    hub: HubProcess, mode: str, protocol: str
+) -> None:
+    with radiens.AllegoClient(_allego_address(hub, protocol), protocol=protocol) as client:
         client.restart("sim-spikes")
         before = client.get_status().system_mode
         with pytest.raises(FailedPrecondition, match="hardware"):

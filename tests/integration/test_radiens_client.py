@@ -84,6 +84,18 @@ async def test_status_matches_our_protocol(
     assert await radiens.get_stream_loop_dur_ms() == await ours.get_stream_loop_dur_ms()
 
 
+async def test_restart_while_streaming_stops_the_stream_first(
+    radiens: RadiensAllegoBackend, ours: AsyncAllegoClient
+) -> None:
+    """An Allego refuses Restart while streaming; the documented restart stops it first."""
+    await _fresh(ours)
+    await ours.set_streaming("on")
+    await radiens.restart(SystemMode.SMARTBOX_SIM_GEN_SINE, None, None)
+    status = await ours.get_status()
+    assert status.stream.mode == "S_OFF"
+    assert status.system_mode is SystemMode.SMARTBOX_SIM_GEN_SINE
+
+
 async def test_modes_an_allego_lacks_are_not_supported(radiens: RadiensAllegoBackend) -> None:
     with pytest.raises(NotSupported):
         await radiens.restart(SystemMode.SMARTBOX_SIM_GEN_SINE_MAPPED, None, None)

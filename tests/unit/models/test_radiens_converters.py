@@ -423,6 +423,23 @@ def test_metric_names_map_onto_the_kpi_enum() -> None:
     assert req.IsInitialized() and req.streamLookbackSec == 2.0
 
 
+def test_every_kpi_metric_maps_both_ways_including_the_renamed_event_means() -> None:
+    """Two event metrics are not KPI_<our name> on the wire (KPI_EVENT_MEAN_MAX_ABS)."""
+    assert set(radiens_kpi.KPI_TO_METRIC) == set(common_pb2.KpiMetricsEnum.values())
+    mean_max = MetricID(MetricMode.BASE, MetricName.MEAN_MAX_ABS)
+    assert radiens_kpi.kpi_metric_of(mean_max) == common_pb2.KPI_EVENT_MEAN_MAX_ABS
+    reply = common_pb2.SignalMetricsPacketReply(
+        ntvIdxs=[0],
+        sigType=common_pb2.PRI,
+        metrics=[common_pb2.KpiMetricID(name=common_pb2.KPI_EVENT_MEAN_MAX_ABS)],
+        metricVals=common_pb2.DenseMatrix(rows=1, cols=1, data=np.float32([7.0]).tobytes()),
+        tR=common_pb2.TimeRange(timestamp=[0, 30000], fs=30000.0),
+    )
+    model = radiens_kpi.metrics_to_model(reply, [], 30000.0)
+    assert model.metric_ids == [mean_max]
+    assert model.val[0, 0, 0] == 7.0
+
+
 def test_live_metrics_are_one_packet_of_channels_x_metrics() -> None:
     ids = [MetricID(MetricMode.BASE, MetricName.RMS), MetricID(MetricMode.BASE, MetricName.SNR)]
     vals = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], np.float32)

@@ -217,7 +217,11 @@ class RadiensAllegoBackend:
 
     # -- the instrument -----------------------------------------------------------------
     async def restart(self, mode: SystemMode, seed: int | None, num_channels: int | None) -> None:
-        """``AllegoCore.Restart`` (the simulator options are not part of this protocol)."""
+        """``AllegoCore.Restart`` (the simulator options are not part of this protocol).
+
+        An Allego refuses to restart while streaming; the documented ``restart`` stops the
+        stream first, so this does too (``SetStreamState`` off, then ``Restart``).
+        """
         if seed is not None or num_channels is not None:
             raise NotSupported(
                 "restart(seed=..., num_channels=...)",
@@ -227,6 +231,9 @@ class RadiensAllegoBackend:
         request = allegoserver_pb2.RestartRequest(
             mode=cast("allegoserver_pb2.BackboneMode", backbone_mode_of(mode))
         )
+        status = await self._core("GetStatus", _STD())
+        if status.streaming.streamMode == allegoserver_pb2.S_ON:
+            await self.set_streaming(False)
         await self._core("Restart", request, timeout=RECORDING_TIMEOUT_S)
         self._cursors.clear()
 

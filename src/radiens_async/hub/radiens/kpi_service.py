@@ -41,32 +41,11 @@ from radiens_async.hub.datasets.signal_view import LIVE_DATASET_ID
 from radiens_async.hub.radiens.radiens_domain import RadiensDomain
 from radiens_async.hub.radiens.signal_group import LIVE_SIGNAL_GROUP_ID, check_stream_group
 from radiens_async.hub.status_codes import unary
-from radiens_async.utils.enums import MetricMode, MetricName
+from radiens_async.models.converters.radiens_kpi import KPI_TO_METRIC, METRIC_TO_KPI
+from radiens_async.utils.enums import MetricMode
 
 #: ``KpiMetricsEnum`` -> our metric (by name, except the two event means, which we call
 #: ``MEAN_MAX_ABS`` and ``EVENT_MEAN_MAX_MIN_DIFF_ABS``).
-KPI_TO_METRIC: dict[int, MetricName] = {
-    common_pb2.KPI_NUM_PTS: MetricName.NUM_PTS,
-    common_pb2.KPI_NUM_PTS_ISI: MetricName.NUM_PTS_ISI,
-    common_pb2.KPI_DUR_SEC: MetricName.DUR_SEC,
-    common_pb2.KPI_MEAN: MetricName.MEAN,
-    common_pb2.KPI_MIN: MetricName.MIN,
-    common_pb2.KPI_MAX: MetricName.MAX,
-    common_pb2.KPI_MAX_ABS: MetricName.MAX_ABS,
-    common_pb2.KPI_MAX_MIN_DIFF_ABS: MetricName.MAX_MIN_DIFF_ABS,
-    common_pb2.KPI_SD: MetricName.SD,
-    common_pb2.KPI_RMS: MetricName.RMS,
-    common_pb2.KPI_NOISE_UV: MetricName.NOISE_UV,
-    common_pb2.KPI_SNR: MetricName.SNR,
-    common_pb2.KPI_EVENT_RATE: MetricName.EVENT_RATE,
-    common_pb2.KPI_EVENT_MAX: MetricName.EVENT_MAX,
-    common_pb2.KPI_EVENT_MIN: MetricName.EVENT_MIN,
-    common_pb2.KPI_EVENT_MAX_ABS: MetricName.EVENT_MAX_ABS,
-    common_pb2.KPI_EVENT_MAX_MIN_DIFF_ABS: MetricName.EVENT_MAX_MIN_DIFF_ABS,
-    common_pb2.KPI_EVENT_MEAN_MAX_ABS: MetricName.MEAN_MAX_ABS,
-    common_pb2.KPI_EVENT_MEAN_MAX_MIN_DIFF_ABS: MetricName.EVENT_MEAN_MAX_MIN_DIFF_ABS,
-}
-METRIC_TO_KPI: dict[MetricName, int] = {m: k for k, m in KPI_TO_METRIC.items()}
 
 #: The look-back of ``KPI_SVC_STREAM`` until a client sets one (radiens-core: 1 s).
 DEFAULT_LOOKBACK_S = 1.0

@@ -3,7 +3,8 @@
 An Allego answers live metrics in ``KPI_SVC_STREAM`` mode: one exponential moving average per
 channel and metric over the last ``streamLookbackSec`` seconds, not packet by packet. So a live
 :class:`SignalMetrics` over this protocol has one packet (index 0) spanning the reply's range.
-``KpiMetricsEnum`` names are ``KPI_<our MetricName>``; ``metricVals`` is a float32
+``KpiMetricsEnum`` names are ``KPI_<our MetricName>`` but for two event metrics (see
+:data:`KPI_TO_METRIC`, the one table the hub and the client share); ``metricVals`` is a float32
 ``DenseMatrix`` of channels x metrics (radiens-core 0.1.2 reads it so).
 """
 
@@ -23,6 +24,8 @@ from radiens_async.utils.enums import MetricMode, MetricName
 
 __all__ = [
     "DEFAULT_LIVE_METRICS",
+    "KPI_TO_METRIC",
+    "METRIC_TO_KPI",
     "kpi_metric_of",
     "kpi_status_to_model",
     "metrics_request",
@@ -42,7 +45,30 @@ DEFAULT_LIVE_METRICS: Final = tuple(
 )
 """The documented default metric list."""
 
-_PREFIX: Final = "KPI_"
+KPI_TO_METRIC: Final[dict[int, MetricName]] = {
+    common_pb2.KPI_NUM_PTS: MetricName.NUM_PTS,
+    common_pb2.KPI_NUM_PTS_ISI: MetricName.NUM_PTS_ISI,
+    common_pb2.KPI_DUR_SEC: MetricName.DUR_SEC,
+    common_pb2.KPI_MEAN: MetricName.MEAN,
+    common_pb2.KPI_MIN: MetricName.MIN,
+    common_pb2.KPI_MAX: MetricName.MAX,
+    common_pb2.KPI_MAX_ABS: MetricName.MAX_ABS,
+    common_pb2.KPI_MAX_MIN_DIFF_ABS: MetricName.MAX_MIN_DIFF_ABS,
+    common_pb2.KPI_SD: MetricName.SD,
+    common_pb2.KPI_RMS: MetricName.RMS,
+    common_pb2.KPI_NOISE_UV: MetricName.NOISE_UV,
+    common_pb2.KPI_SNR: MetricName.SNR,
+    common_pb2.KPI_EVENT_RATE: MetricName.EVENT_RATE,
+    common_pb2.KPI_EVENT_MAX: MetricName.EVENT_MAX,
+    common_pb2.KPI_EVENT_MIN: MetricName.EVENT_MIN,
+    common_pb2.KPI_EVENT_MAX_ABS: MetricName.EVENT_MAX_ABS,
+    common_pb2.KPI_EVENT_MAX_MIN_DIFF_ABS: MetricName.EVENT_MAX_MIN_DIFF_ABS,
+    # the two names that are not KPI_<our name>
+    common_pb2.KPI_EVENT_MEAN_MAX_ABS: MetricName.MEAN_MAX_ABS,
+    common_pb2.KPI_EVENT_MEAN_MAX_MIN_DIFF_ABS: MetricName.EVENT_MEAN_MAX_MIN_DIFF_ABS,
+}
+"""``KpiMetricsEnum`` value -> our metric name (every KPI metric an Allego computes)."""
+METRIC_TO_KPI: Final[dict[MetricName, int]] = {m: k for k, m in KPI_TO_METRIC.items()}
 
 
 def kpi_metric_of(metric: MetricID) -> int:
@@ -53,14 +79,10 @@ def kpi_metric_of(metric: MetricID) -> int:
     NotSupported
         A metric the Allego KPI service does not compute (``MIN_ISI``, ``VAR`` ...).
     """
-    name = _PREFIX + MetricName(metric[1]).name
-    if name not in common_pb2.KpiMetricsEnum.keys():  # noqa: SIM118 (an EnumTypeWrapper)
-        raise NotSupported(
-            f"signal metric {MetricName(metric[1]).name}",
-            "Radiens",
-            "an Allego does not compute it",
-        )
-    return int(common_pb2.KpiMetricsEnum.Value(name))
+    name = MetricName(metric[1])
+    if name not in METRIC_TO_KPI:
+        raise NotSupported(f"signal metric {name.name}", "Radiens", "an Allego does not compute it")
+    return METRIC_TO_KPI[name]
 
 
 def _time_range(tr: common_pb2.TimeRange, fallback_fs: float) -> TimeRange:
@@ -102,11 +124,7 @@ def metrics_to_model(
     """
     by_kpi = {kpi_metric_of(m): m for m in requested}
     ids = [
-        by_kpi.get(int(m.name))
-        or MetricID(
-            MetricMode.BASE,
-            MetricName[common_pb2.KpiMetricsEnum.Name(m.name).removeprefix(_PREFIX)],
-        )
+        by_kpi.get(int(m.name)) or MetricID(MetricMode.BASE, KPI_TO_METRIC[int(m.name)])
         for m in msg.metrics
     ]
     dense = msg.metricVals

@@ -174,6 +174,38 @@ def test_get_signals_apply_dsp_needs_selected_channels(
     assert exact(got.amp, plain.amp[1:])  # type: ignore[index]
 
 
+def test_get_signals_apply_dsp_is_the_stage2_filter_of_the_signal(
+    ours: radiens_async.AllegoClient, core: CoreAllegoClient
+) -> None:
+    """A stage-2 high-pass set through radiens-core: ``apply_dsp=True`` returns the causal
+    Butterworth high-pass of the raw samples (scipy.signal.sosfilt from the oldest sample, the
+    hub's warm-up margin leaving only a transient below the float32 resolution)."""
+    import scipy.signal
+    from radiens_core.models.dsp import DSPParams, DSPType, FilterStage
+
+    oldest, head = frozen_cache(ours)
+    core.set_dsp_group(
+        stage="stage2",
+        params=[
+            DSPParams(
+                type=DSPType.HIGHPASS, stage=FilterStage.STAGE2, freq=300.0, port="A",
+                filter_order=2,
+            )
+        ],
+    )  # fmt: skip
+    try:
+        window = [(oldest + 9000) / FS, (oldest + 12000) / FS]
+        filtered = core.get_signals(window, apply_dsp=True).amp
+        raw = our_samples(ours, oldest, oldest + 12000)["amp"]
+    finally:
+        core.set_dsp_group(stage="stage2", params=[])
+    sos = scipy.signal.butter(2, 300.0, "highpass", fs=FS, output="sos")
+    reference = scipy.signal.sosfilt(sos, raw, axis=1)[:, 9000:12000]
+    assert filtered is not None and filtered.shape == reference.shape
+    assert not np.allclose(filtered, raw[:, 9000:12000], atol=1.0)  # the filter did something
+    np.testing.assert_allclose(filtered, reference, rtol=1e-3, atol=0.05)
+
+
 # -- selection and colour groups ----------------------------------------------------------------
 def test_selection_calls(ours: radiens_async.AllegoClient, core: CoreAllegoClient) -> None:
     ours.restart("smartbox_sim_gen_spikes")

@@ -5,7 +5,7 @@ Each result is checked against what our own client reads through radiens.v1 on t
 Run only inside a private network namespace (radiens-core always dials localhost:50051-50055)::
 
     unshare --net bash -c 'ip link set lo up; cd /work/main; RADIENS_OFFLINE=1 \\
-        python -m pytest -q -p no:cacheprovider tests/radiens_core/test_allego_neurons.py'
+        python -m pytest -q -p no:cacheprovider tests/official_client/test_allego_neurons.py'
 """
 
 from __future__ import annotations
