@@ -183,7 +183,7 @@ def test_get_signals_apply_dsp_is_the_stage2_filter_of_the_signal(
     import scipy.signal
     from radiens_core.models.dsp import DSPParams, DSPType, FilterStage
 
-    oldest, head = frozen_cache(ours)
+    oldest, _head = frozen_cache(ours)
     core.set_dsp_group(
         stage="stage2",
         params=[
