@@ -278,6 +278,11 @@ async def test_select_and_deselect_are_domain_state(
     )
     group = await core.GetSignalGroup(get)
     assert selected(group, common_pb2.PRI) == [i for i in range(n_amp) if i not in (1, 5)]
+    # our own protocol sees the same selection (one instrument)
+    meta = await allego.get_channel_metadata()
+    assert meta.sel_index(SignalType.AMP).ntv == [i for i in range(n_amp) if i not in (1, 5)]
+    assert meta.sel_index(SignalType.DIN).ntv == [1]
+    assert_same_table(group, meta)
     # a restart through our own protocol returns the selection to its default
     await allego.restart("smartbox_sim_gen_spikes")
     group = await core.GetSignalGroup(get)
@@ -323,6 +328,13 @@ async def test_color_groups_take_the_next_free_index_and_skip_unselected(
     amp = groups(group, common_pb2.PRI)
     assert [amp[i] for i in range(6)] == [1, 1, 1, COLOR_GROUP_IDX_UNSET, 2, 2]
     assert groups(group, common_pb2.AUX)[0] == 3
+    # ... and our own protocol reports the same groups
+    ours = {
+        c.ntv_key_idx: c.color_group_idx
+        for c in (await allego.get_channel_metadata()).channels
+        if c.chan_type == 0
+    }
+    assert ours == amp
     await core.UpdateSignalGroup(color(False, [4]))
     assert groups(await core.GetSignalGroup(get), common_pb2.PRI)[4] == COLOR_GROUP_IDX_UNSET
 

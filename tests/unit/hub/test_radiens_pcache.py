@@ -62,12 +62,23 @@ def request(sec: list[float], apply_dsp: bool = False) -> common_pb2.HDSnapshotR
     )
 
 
+async def snapshot(
+    svc: pcache_service.Pcache1Service, req: common_pb2.HDSnapshotRequest2
+) -> common_pb2.HDSnapshot2:
+    """The servicer answers in wire format (hd_snapshot_wire): parse it as a client does."""
+    wire = await svc.GetHDSnapshot2(req, FakeContext())  # type: ignore[arg-type]
+    assert isinstance(wire, bytes)
+    reply = common_pb2.HDSnapshot2.FromString(wire)
+    assert reply.IsInitialized()
+    return reply
+
+
 async def test_a_reply_past_the_bound_is_resource_exhausted(
     device: AllegoDevice, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pcache_service, "MAX_SNAPSHOT_BYTES", 32 * 4 * 1000)
     svc = service(device)
-    ok = await svc.GetHDSnapshot2(request([0.0, 1000 / 30000]), FakeContext())  # type: ignore[arg-type]
+    ok = await snapshot(svc, request([0.0, 1000 / 30000]))
     assert list(ok.sigs.amp.shape) == [32, 1000]
     with pytest.raises(Aborted) as info:
         await svc.GetHDSnapshot2(request([0.0, 1001 / 30000]), FakeContext())  # type: ignore[arg-type]
@@ -80,8 +91,8 @@ async def test_apply_dsp_is_the_live_stage_2(device: AllegoDevice) -> None:
     device.dsp_group.set_stage(FilterStage.STAGE2, [DspParams(DspType.HIGHPASS, "A", freq=300.0)])
     try:
         sec = [0.1, 0.2]
-        reply = await svc.GetHDSnapshot2(request(sec, apply_dsp=True), FakeContext())  # type: ignore[arg-type]
-        raw = await svc.GetHDSnapshot2(request(sec), FakeContext())  # type: ignore[arg-type]
+        reply = await snapshot(svc, request(sec, apply_dsp=True))
+        raw = await snapshot(svc, request(sec))
         got = np.frombuffer(reply.sigs.amp.data, np.float32).reshape(32, 3000)
         cache = device.cache
         assert cache is not None

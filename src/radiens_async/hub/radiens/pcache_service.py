@@ -28,12 +28,13 @@ from radiens_async.errors import FailedPrecondition, InvalidArgument, ResourceEx
 from radiens_async.hub.daq.allego_device import AllegoDevice
 from radiens_async.hub.daq.channel_layout import StreamSignalType
 from radiens_async.hub.daq.signal_cache import CacheWindow, SignalCache
+from radiens_async.hub.radiens.hd_snapshot_wire import encode_hd_snapshot2
 from radiens_async.hub.radiens.live_time_range import LiveSelMode, SampleSpan, resolve_live_span
 from radiens_async.hub.radiens.radiens_domain import RadiensDomain
 from radiens_async.hub.radiens.signal_group import (
     LIVE_SIGNAL_GROUP_ID,
     check_stream_group,
-    signal_group,
+    signal_group_bytes,
 )
 from radiens_async.hub.status_codes import unary
 from radiens_async.utils.constants import LIVE_CLIENT_COMPONENT_ID
@@ -131,13 +132,6 @@ def time_range(span_start: int, span_stop: int, fs: float) -> common_pb2.TimeRan
     )
 
 
-def _fill_matrix(out: common_pb2.RadixMatrixBytes, data: npt.NDArray[np.float32]) -> None:
-    """Write ``data`` into the reply's matrix in place (a message built apart and then
-    copied in would copy the samples once more)."""
-    out.data = np.ascontiguousarray(data, dtype=np.float32).tobytes()
-    out.shape.extend(data.shape)
-
-
 def _read(
     device: AllegoDevice,
     cache: SignalCache,
@@ -170,7 +164,8 @@ class Pcache1Service(allegoserver_pb2_grpc.Pcache1Servicer):
     @unary
     async def GetHDSnapshot2(
         self, request: common_pb2.HDSnapshotRequest2, context: grpc.aio.ServicerContext
-    ) -> common_pb2.HDSnapshot2:
+    ) -> bytes:
+        """An ``HDSnapshot2`` in wire format (the servicer is registered to pass bytes on)."""
         device = self.domain.device
         check_stream_group(request.dsourceID, "dsourceID")
         mode = _sel_mode(request)
@@ -221,15 +216,18 @@ class Pcache1Service(allegoserver_pb2_grpc.Pcache1Servicer):
                 "the live cache moved past the requested window while it was read; "
                 "ask for a more recent window"
             )
-        reply = common_pb2.HDSnapshot2(dsourceID=LIVE_SIGNAL_GROUP_ID)
-        sigs = reply.sigs
-        sigs.sG.CopyFrom(signal_group(device))
-        sigs.tR.CopyFrom(time_range(window.first_sample, window.stop_sample, fs))
+        matrices = []
         offset = 0
         for _stype, name, r in picks:
-            _fill_matrix(getattr(sigs, name), window.data[offset : offset + r.size])
+            matrices.append((name, window.data[offset : offset + r.size]))
             offset += r.size
-        return reply
+        # written in the wire format: the samples copied once (hd_snapshot_wire)
+        return encode_hd_snapshot2(
+            LIVE_SIGNAL_GROUP_ID,
+            signal_group_bytes(device),
+            time_range(window.first_sample, window.stop_sample, fs),
+            matrices,
+        )
 
     @unary
     async def GetSignals(

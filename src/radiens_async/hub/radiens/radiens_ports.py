@@ -18,6 +18,7 @@ from typing import Any
 import grpc
 
 from radiens_async._generated.allego import allegoserver_pb2_grpc
+from radiens_async.hub.pre_encoded import add_servicer
 from radiens_async.hub.radiens.core_service import AllegoCoreService
 from radiens_async.hub.radiens.kpi_service import Kpi1Service
 from radiens_async.hub.radiens.lifecycle_service import AllegoLifecycleService
@@ -33,6 +34,17 @@ RADIENS_HOST = "127.0.0.1"  # an Allego serves localhost only, and so do we
 # radiens-core sets no message size limit on its channels; a 1024-ch look-back is large
 MAX_MESSAGE_BYTES = 512 << 20
 
+
+def _add_pcache(servicer: Any, server: grpc.aio.Server) -> None:
+    """Pcache1, its ``GetHDSnapshot2`` replies written in wire format (hd_snapshot_wire)."""
+    add_servicer(
+        allegoserver_pb2_grpc.add_Pcache1Servicer_to_server,
+        servicer,
+        server,
+        pre_encoded={"GetHDSnapshot2"},
+    )
+
+
 # offset from the base port -> the services on that port (name, add-to-server, servicer factory)
 _Adder = Callable[[Any, grpc.aio.Server], None]
 _Factory = Callable[[RadiensDomain], Any]
@@ -45,7 +57,7 @@ PORT_SERVICES: dict[int, tuple[tuple[str, _Adder, _Factory], ...]] = {
             lambda _domain: AllegoLifecycleService(),
         ),
     ),
-    1: (("Pcache1", allegoserver_pb2_grpc.add_Pcache1Servicer_to_server, Pcache1Service),),
+    1: (("Pcache1", _add_pcache, Pcache1Service),),
     2: (("Kpi1", allegoserver_pb2_grpc.add_Kpi1Servicer_to_server, Kpi1Service),),
     3: (("Neurons1", allegoserver_pb2_grpc.add_Neurons1Servicer_to_server, Neurons1Service),),
     4: (

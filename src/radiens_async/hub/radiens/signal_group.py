@@ -186,7 +186,40 @@ def build_signal_group(
 
 # One built group per (layout, rate, selection version): every HDSnapshot2 reply carries the
 # group, and rebuilding 1024 records per poll would cost more than copying the samples.
-_memo: tuple[ChannelLayout, float, ChannelSelection, int, common_pb2.SignalGroup] | None = None
+_memo: tuple[ChannelLayout, float, ChannelSelection, int, common_pb2.SignalGroup, bytes] | None = (
+    None
+)
+
+
+def _built(device: AllegoDevice) -> tuple[common_pb2.SignalGroup, bytes]:
+    """The memoised group of the device's current state, and its wire bytes."""
+    global _memo
+    layout, fs, selection = device.layout, device.fs, device.channel_selection
+    memo = _memo
+    if (
+        memo is None
+        or memo[0] is not layout
+        or memo[1] != fs
+        or memo[2] is not selection
+        or memo[3] != selection.version
+    ):
+        group = build_signal_group(layout, fs, selection)
+        memo = (layout, fs, selection, selection.version, group, group.SerializeToString())
+        _memo = memo
+    return memo[4], memo[5]
+
+
+def signal_group_bytes(device: AllegoDevice) -> bytes:
+    """The wire bytes of :func:`signal_group` (serialized once per state of the device).
+
+    Examples
+    --------
+    >>> from radiens_async.hub.daq.allego_device import AllegoDevice
+    >>> device = AllegoDevice()
+    >>> signal_group_bytes(device) == signal_group(device).SerializeToString()
+    True
+    """
+    return _built(device)[1]
 
 
 def signal_group(device: AllegoDevice) -> common_pb2.SignalGroup:
@@ -209,18 +242,6 @@ def signal_group(device: AllegoDevice) -> common_pb2.SignalGroup:
     >>> group.datasetUID, group.sampFreq, len(group.channels), group.IsInitialized()
     ('Live Signals', 30000.0, 38, True)
     """
-    global _memo
-    layout, fs, selection = device.layout, device.fs, device.channel_selection
-    memo = _memo
-    if (
-        memo is None
-        or memo[0] is not layout
-        or memo[1] != fs
-        or memo[2] is not selection
-        or memo[3] != selection.version
-    ):
-        memo = (layout, fs, selection, selection.version, build_signal_group(layout, fs, selection))
-        _memo = memo
     out = common_pb2.SignalGroup()
-    out.CopyFrom(memo[4])
+    out.CopyFrom(_built(device)[0])
     return out

@@ -14,6 +14,7 @@ from radiens_async.errors import FailedPrecondition, InvalidArgument
 from radiens_async.hub.daq import sensors_catalog
 from radiens_async.hub.daq.allego_device import AllegoDevice
 from radiens_async.hub.daq.channel_layout import ChannelLayout
+from radiens_async.hub.daq.channel_selection import ChannelSelection
 from radiens_async.hub.daq.instrument_outputs import AnalogOutSettings
 from radiens_async.hub.daq.signal_cache import CacheWindow
 from radiens_async.hub.live_notifier import LiveNotifier
@@ -47,8 +48,11 @@ def _block(window: CacheWindow, fs: float) -> common_pb2.SampleBlock:
     )
 
 
-def layout_to_proto(layout: ChannelLayout, fs: float) -> allego_pb2.ChannelMetadataReply:
-    """The channel table of the live stream, in sys-index order."""
+def layout_to_proto(
+    layout: ChannelLayout, fs: float, selection: ChannelSelection | None = None
+) -> allego_pb2.ChannelMetadataReply:
+    """The channel table of the live stream, in sys-index order, with the instrument's channel
+    selection and colour groups (what the Radiens protocol's ``UpdateSignalGroup`` changes)."""
     channels = []
     for c in layout.channels:
         msg = allego_pb2.ChannelInfo(
@@ -64,6 +68,9 @@ def layout_to_proto(layout: ChannelLayout, fs: float) -> allego_pb2.ChannelMetad
             probe_id=c.probe_id,
             sensor_uid=c.sensor_uid,
         )
+        if selection is not None:
+            msg.selected = selection.is_selected(c)
+            msg.color_group_idx = selection.color_group(c)
         if c.site is not None:
             msg.site.CopyFrom(
                 allego_pb2.SiteInfo(
@@ -205,7 +212,8 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
     async def GetChannelMetadata(
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
     ) -> allego_pb2.ChannelMetadataReply:
-        return layout_to_proto(self.device.layout, self.device.fs)
+        device = self.device
+        return layout_to_proto(device.layout, device.fs, device.channel_selection)
 
     @unary
     async def GetAvailableSensors(

@@ -70,6 +70,10 @@ def _channel(msg: allego_pb2.ChannelInfo) -> ChannelInfo:
             site_area_um2=s.area_um2,
             color_group_idx=s.shank,
         )
+    if msg.HasField("selected"):
+        fields["selected"] = msg.selected
+    if msg.HasField("color_group_idx"):
+        fields["color_group_idx"] = msg.color_group_idx
     return ChannelInfo.model_validate(fields)
 
 

@@ -119,7 +119,7 @@ class SiteInfo(_message.Message):
     def __init__(self, x_um: _Optional[float] = ..., y_um: _Optional[float] = ..., z_um: _Optional[float] = ..., shape: _Optional[str] = ..., area_um2: _Optional[float] = ..., shank: _Optional[int] = ...) -> None: ...
 
 class ChannelInfo(_message.Message):
-    __slots__ = ("signal_type", "ntv_idx", "dset_idx", "sys_idx", "port", "chan_name", "ntv_chan_name", "site_num", "site", "headstage_id", "probe_id", "sensor_uid")
+    __slots__ = ("signal_type", "ntv_idx", "dset_idx", "sys_idx", "port", "chan_name", "ntv_chan_name", "site_num", "site", "headstage_id", "probe_id", "sensor_uid", "selected", "color_group_idx")
     SIGNAL_TYPE_FIELD_NUMBER: _ClassVar[int]
     NTV_IDX_FIELD_NUMBER: _ClassVar[int]
     DSET_IDX_FIELD_NUMBER: _ClassVar[int]
@@ -132,6 +132,8 @@ class ChannelInfo(_message.Message):
     HEADSTAGE_ID_FIELD_NUMBER: _ClassVar[int]
     PROBE_ID_FIELD_NUMBER: _ClassVar[int]
     SENSOR_UID_FIELD_NUMBER: _ClassVar[int]
+    SELECTED_FIELD_NUMBER: _ClassVar[int]
+    COLOR_GROUP_IDX_FIELD_NUMBER: _ClassVar[int]
     signal_type: int
     ntv_idx: int
     dset_idx: int
@@ -144,7 +146,9 @@ class ChannelInfo(_message.Message):
     headstage_id: str
     probe_id: str
     sensor_uid: str
-    def __init__(self, signal_type: _Optional[int] = ..., ntv_idx: _Optional[int] = ..., dset_idx: _Optional[int] = ..., sys_idx: _Optional[int] = ..., port: _Optional[str] = ..., chan_name: _Optional[str] = ..., ntv_chan_name: _Optional[str] = ..., site_num: _Optional[int] = ..., site: _Optional[_Union[SiteInfo, _Mapping]] = ..., headstage_id: _Optional[str] = ..., probe_id: _Optional[str] = ..., sensor_uid: _Optional[str] = ...) -> None: ...
+    selected: bool
+    color_group_idx: int
+    def __init__(self, signal_type: _Optional[int] = ..., ntv_idx: _Optional[int] = ..., dset_idx: _Optional[int] = ..., sys_idx: _Optional[int] = ..., port: _Optional[str] = ..., chan_name: _Optional[str] = ..., ntv_chan_name: _Optional[str] = ..., site_num: _Optional[int] = ..., site: _Optional[_Union[SiteInfo, _Mapping]] = ..., headstage_id: _Optional[str] = ..., probe_id: _Optional[str] = ..., sensor_uid: _Optional[str] = ..., selected: _Optional[bool] = ..., color_group_idx: _Optional[int] = ...) -> None: ...
 
 class SensorInfo(_message.Message):
     __slots__ = ("port", "headstage_id", "probe_id", "sensor_uid", "n_channels", "wireframe_x", "wireframe_y")
