@@ -9,6 +9,7 @@ nothing.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -629,6 +630,65 @@ async def test_workspaces_through_either_protocol(
     assert not reply.workspaceDesc
 
 
+async def test_workspace_export_and_import_through_files(
+    core: allegoserver_pb2_grpc.AllegoCoreStub, ours: AsyncAllegoClient, tmp_path: Path
+) -> None:
+    """WSPACE_Export writes a workspace file; WSPACE_Import stores it (under its own ID or a new
+    one) without switching; both refuse clearly and change nothing on bad input."""
+    ws = ours.workspace()
+    await ours.set_sampling_freq(2500)
+    await ws.workspace_save("export_me", tags="t3", notes="n3")
+    await ours.set_sampling_freq(30000)
+    target = tmp_path / "export_me.workspace.json"
+    await core.WorkspaceControl(
+        control(common_pb2.WSPACE_Export, "export_me", targetFullFileName=str(target))
+    )
+    doc = json.loads(target.read_text())
+    assert (doc["id"], doc["tags"], doc["notes"]) == ("export_me", "t3", "n3")
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left
+    # exporting again needs force; the file is unchanged when refused
+    await refused(
+        core.WorkspaceControl,
+        control(common_pb2.WSPACE_Export, "export_me", targetFullFileName=str(target)),
+        grpc.StatusCode.ALREADY_EXISTS,
+    )
+    await core.WorkspaceControl(
+        control(
+            common_pb2.WSPACE_Export,
+            "export_me",
+            targetFullFileName=str(target),
+            isForceOverwrite=True,
+        )
+    )
+    # import under a new ID: listed by our own client, not switched to
+    current = (await ws.workspace_current())["ID"].tolist()
+    await core.WorkspaceControl(
+        control(common_pb2.WSPACE_Import, "imported_ws", targetFullFileName=str(target))
+    )
+    table = (await ws.workspace_list()).set_index("ID")
+    assert table.loc["imported_ws", "tags"] == "t3"
+    assert (await ws.workspace_current())["ID"].tolist() == current
+    # switching to it restores the exported state
+    await ws.workspace_switch("imported_ws")
+    assert (await ours.get_status()).sample_freq == 2500
+    # its own ID exists: refused without force
+    await refused(
+        core.WorkspaceControl,
+        control(common_pb2.WSPACE_Import, targetFullFileName=str(target)),
+        grpc.StatusCode.ALREADY_EXISTS,
+    )
+    # not a workspace file
+    bad = tmp_path / "not_a_workspace.json"
+    bad.write_text('{"format": "something else"}')
+    await refused(
+        core.WorkspaceControl,
+        control(common_pb2.WSPACE_Import, "x_ws", targetFullFileName=str(bad)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert "x_ws" not in (await ws.workspace_list())["ID"].tolist()
+    await ours.set_sampling_freq(30000)
+
+
 async def test_bad_workspace_control_is_refused_and_changes_nothing(
     core: allegoserver_pb2_grpc.AllegoCoreStub, ours: AsyncAllegoClient
 ) -> None:
@@ -643,7 +703,15 @@ async def test_bad_workspace_control_is_refused_and_changes_nothing(
         (control(common_pb2.WSPACE_SaveAs, "keep_ws"), grpc.StatusCode.ALREADY_EXISTS),
         (control(common_pb2.WSPACE_SaveAs), grpc.StatusCode.INVALID_ARGUMENT),
         (control(common_pb2.WSPACE_Switch, " bad id "), grpc.StatusCode.INVALID_ARGUMENT),
-        (control(common_pb2.WSPACE_Export, "keep_ws"), grpc.StatusCode.UNIMPLEMENTED),
+        (control(common_pb2.WSPACE_Export, "keep_ws"), grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            control(common_pb2.WSPACE_Export, "keep_ws", targetFullFileName="relative.json"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            control(common_pb2.WSPACE_Import, targetFullFileName="/no/such/dir/ws.json"),
+            grpc.StatusCode.NOT_FOUND,
+        ),
         (
             common_pb2.WorkspaceControlRequest(
                 cmd=common_pb2.WSPACE_Save, app=common_pb2.Videre, workspaceID="v"

@@ -44,6 +44,7 @@ from radiens_async.hub.radiens.signal_group_calls import SignalGroupCalls
 from radiens_async.hub.radiens.sorter_ids import LIVE_SORTER_IDS
 from radiens_async.hub.status_codes import unary
 from radiens_async.hub.workspaces import WorkspaceInfo
+from radiens_async.hub.workspaces.workspace_files import export_workspace, import_workspace
 
 DEFAULT_CORE_PORT = 50051  # an Allego app's AllegoCore port (radiens_ports.ALLEGO_BASE_PORT)
 RECORDER_CLOSE_TIMEOUT_S = 60.0  # as our own SetRecording: a slow disk may still hold blocks
@@ -307,13 +308,22 @@ class AllegoCoreService(
             workspaces.delete(ws_msgs.required_workspace_id(request, "WSPACE_Delete"))
         elif cmd == common_pb2.WSPACE_SwitchToLastUsed:
             workspaces.switch(self._last_used_workspace().id)
+        elif cmd in (common_pb2.WSPACE_Export, common_pb2.WSPACE_Import):
+            name = common_pb2.WorkspaceCommands.Name(cmd)
+            if not request.targetFullFileName:
+                raise InvalidArgument(f"{name} needs targetFullFileName (the workspace file)")
+            wid = request.workspaceID if request.HasField("workspaceID") else None
+            force = request.isForceOverwrite
+            if cmd == common_pb2.WSPACE_Export:
+                await asyncio.to_thread(
+                    export_workspace, workspaces, wid, request.targetFullFileName, force=force
+                )
+            else:
+                await asyncio.to_thread(
+                    import_workspace, workspaces, request.targetFullFileName, wid, force=force
+                )
         else:
-            # export/import to a file: the hub keeps workspaces in its store only
-            await context.abort(
-                grpc.StatusCode.UNIMPLEMENTED,
-                f"{common_pb2.WorkspaceCommands.Name(cmd)} is not supported by the hub: "
-                "workspaces live in the hub's store (save, save-as, switch, delete)",
-            )
+            raise InvalidArgument(f"unknown workspace command {cmd}")
         return common_pb2.StandardReply()
 
     def _last_used_workspace(self) -> WorkspaceInfo:

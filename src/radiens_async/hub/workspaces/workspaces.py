@@ -16,6 +16,7 @@ switched to again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import unicodedata
@@ -171,6 +172,59 @@ class Workspaces:
         )
         self.rows.put(row, current=True)
         return self._info(row, wid, just_captured=True)
+
+    def row(self, workspace_id: str | None = None) -> WorkspaceRow:
+        """The stored workspace ``workspace_id`` (default: the current one).
+
+        Raises
+        ------
+        NotFound
+            Unknown workspace, or no current one.
+        """
+        if workspace_id is None:
+            workspace_id = self.rows.current_id()
+            if workspace_id is None:
+                raise NotFound("there is no current workspace: name the workspace")
+        return self._require(workspace_id)
+
+    def add(
+        self,
+        workspace_id: str,
+        snapshot: dict[str, Any],
+        tags: str = "",
+        notes: str = "",
+        *,
+        force: bool = False,
+    ) -> WorkspaceInfo:
+        """Store a saved instrument state (an imported workspace) without applying it.
+
+        Raises
+        ------
+        InvalidArgument
+            A malformed ID, tags, notes or snapshot (one this hub could not restore).
+        AlreadyExists
+            The ID exists (and ``force`` is False) or duplicates one in case only.
+        """
+        wid = check_workspace_id(workspace_id)
+        tags, notes = _check_text("tags", tags), _check_text("notes", notes)
+        if not isinstance(snapshot, dict):
+            raise InvalidArgument("a workspace snapshot must be a JSON object")
+        # a valid state this instrument cannot take right now (e.g. while recording) is stored;
+        # switching to it says why it cannot be applied
+        with contextlib.suppress(FailedPrecondition):
+            instrument_snapshot.prepare_restore(self.device, snapshot)
+        clash = self.rows.find_key(wid)
+        if clash is not None and (clash != wid or not force):
+            raise AlreadyExists(
+                f"workspace {wid!r} exists"
+                + ("" if clash == wid else f" (as {clash!r})")
+                + "; import with force to overwrite it"
+            )
+        now = time.time()
+        current = self.rows.current_id()
+        row = WorkspaceRow(wid, int(WorkspaceApp.ALLEGO), snapshot, tags, notes, now, now)
+        self.rows.put(row, current=current == wid)
+        return self._info(row, current)
 
     def switch(self, workspace_id: str) -> WorkspaceInfo:
         """Restore the saved instrument state of ``workspace_id`` and make it current.
