@@ -10,7 +10,6 @@ import pandas as pd
 
 from radiens_async.client.backends.allego_backend import SpikeSorterBackend
 from radiens_async.client.backends.arguments import SorterCommand, SorterParam
-from radiens_async.client.backends.hub_allego import SORTER_PARAMS_COLUMNS
 from radiens_async.errors import InvalidArgument
 from radiens_async.models.channel_metadata import ChannelMetadata
 from radiens_async.models.spike_sorter import Dashboard, SorterState
@@ -31,7 +30,6 @@ SHADOW: Final = 17
 THR_ACTIVATE: Final = 19
 WEAK_THR_ACTIVATE: Final = 21
 
-PARAMS_COLUMNS: Final = SORTER_PARAMS_COLUMNS
 _LEVEL_COMMANDS: Final = {
     ("uV", False): THR_LEVEL,
     ("sd", False): THR_LEVEL_SD,

@@ -9,7 +9,30 @@ from pydantic import BaseModel, ConfigDict
 
 from radiens_async.utils.enums import SummaryStats
 
-__all__ = ["SUMMARY_COLUMNS", "Dashboard", "PortSummary", "SorterState", "summary_row"]
+__all__ = [
+    "PARAMS_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "Dashboard",
+    "PortSummary",
+    "SorterState",
+    "summary_row",
+]
+
+PARAMS_COLUMNS: Final = (
+    "ntv_idx",
+    "chan_enabled",
+    "thr_activated",
+    "thr",
+    "thr_sd",
+    "thr_wdw",
+    "shadow",
+    "weak_thr",
+    "thr_wdw_pts",
+    "shadow_pts",
+    "weak_thr_activated",
+    "weak_thr_sd",
+)
+"""Columns of the documented ``get_params()`` table, one row per channel."""
 
 SUMMARY_COLUMNS: Final = (
     "stat",

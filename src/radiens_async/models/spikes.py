@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["NeuronDescriptor", "SpikeBatch", "SpikeSite", "SpikesMetadata", "SpikesSet"]
+__all__ = [
+    "NEURON_COLUMNS",
+    "NeuronDescriptor",
+    "SpikeBatch",
+    "SpikeSite",
+    "SpikesMetadata",
+    "SpikesSet",
+]
+
+NEURON_COLUMNS: Final = (
+    "id",
+    "ntv_idx",
+    "label",
+    "pos",
+    "spike_count",
+    "spike_rate",
+    "mean_abs_peak_waveform",
+    "snr",
+)
+"""Columns of the documented ``get_neurons()`` table, one row per unit."""
 
 
 class SpikeBatch(BaseModel):

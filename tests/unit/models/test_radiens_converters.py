@@ -26,6 +26,7 @@ from radiens_async.models.converters import (
     radiens_workspace,
 )
 from radiens_async.models.signal_metrics import MetricID
+from radiens_async.models.spike_sorter import PARAMS_COLUMNS
 from radiens_async.models.stim_params import STIM_KEYS, default_stim_params
 from radiens_async.utils.enums import MetricMode, MetricName, Port, SignalType, SystemMode
 
@@ -298,7 +299,7 @@ def test_sorter_params_give_windows_in_ms() -> None:
         spikesorter_pb2.GetSpikeSorterParamCommandReply(spikeSorterID="Live Signals", rec=[rec])
     )
     row = frame.iloc[0]
-    assert list(frame.columns) == list(radiens_sorter.PARAMS_COLUMNS)
+    assert list(frame.columns) == list(PARAMS_COLUMNS)
     assert row["ntv_idx"] == 3 and row["shadow"] == 1.5
     np.testing.assert_allclose(row["thr_wdw"], [0.5, 1.0, 1.5])
     assert row["thr_activated"].tolist() == [True, False]

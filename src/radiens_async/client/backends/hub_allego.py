@@ -72,11 +72,11 @@ from radiens_async.models.instrument_outputs import StimTrigger
 from radiens_async.models.psd import PSD
 from radiens_async.models.signal_metrics import MetricID, SignalMetrics, SignalMetricsStatus
 from radiens_async.models.signals import SignalChunk, Signals
-from radiens_async.models.spike_sorter import Dashboard, SorterState
-from radiens_async.models.spikes import SpikeBatch, SpikesMetadata, SpikesSet
+from radiens_async.models.spike_sorter import PARAMS_COLUMNS, Dashboard, SorterState
+from radiens_async.models.spikes import NEURON_COLUMNS, SpikeBatch, SpikesMetadata, SpikesSet
 from radiens_async.utils.enums import Port, SystemMode
 
-__all__ = ["HUB_CAPABILITIES", "NEURON_COLUMNS", "SORTER_PARAMS_COLUMNS", "HubAllegoBackend"]
+__all__ = ["HUB_CAPABILITIES", "HubAllegoBackend"]
 
 HUB_CAPABILITIES = BackendCapabilities(
     protocol="radiens.v1",
@@ -87,30 +87,6 @@ HUB_CAPABILITIES = BackendCapabilities(
     hub_service=True,
 )
 SPIKE_STREAM_WINDOW = 4 << 20
-SORTER_PARAMS_COLUMNS = (
-    "ntv_idx",
-    "chan_enabled",
-    "thr_activated",
-    "thr",
-    "thr_sd",
-    "thr_wdw",
-    "shadow",
-    "weak_thr",
-    "thr_wdw_pts",
-    "shadow_pts",
-    "weak_thr_activated",
-    "weak_thr_sd",
-)
-NEURON_COLUMNS = (
-    "id",
-    "ntv_idx",
-    "label",
-    "pos",
-    "spike_count",
-    "spike_rate",
-    "mean_abs_peak_waveform",
-    "snr",
-)
 
 
 class HubAllegoBackend:
@@ -346,7 +322,7 @@ class HubAllegoBackend:
             }
             for c in reply.channels
         ]
-        return pd.DataFrame(rows, columns=list(SORTER_PARAMS_COLUMNS))
+        return pd.DataFrame(rows, columns=list(PARAMS_COLUMNS))
 
     async def get_sorter_state(self) -> SorterState:
         """``Neurons.GetSorterState``."""

@@ -32,6 +32,7 @@ from radiens_async.hub.radiens.backbone_modes import (
     restart_target,
 )
 from radiens_async.hub.radiens.dsp_group_calls import DspGroupCalls
+from radiens_async.hub.radiens.healthcheck import HealthcheckCalls
 from radiens_async.hub.radiens.outputs_calls import InstrumentOutputCalls
 from radiens_async.hub.radiens.radiens_domain import RadiensDomain
 from radiens_async.hub.radiens.sensor_specs import (
@@ -53,6 +54,7 @@ _SINAPS_HINT = "SiNAPS calls need a SmartBox Pro with a SiNAPS probe (a smartbox
 
 
 class AllegoCoreService(
+    HealthcheckCalls,
     SignalGroupCalls,
     DspGroupCalls,
     InstrumentOutputCalls,
@@ -82,12 +84,6 @@ class AllegoCoreService(
         return FailedPrecondition(f"no {what} hardware detected: {hint}; Allego runs {name}")
 
     # -- lifecycle and mode ------------------------------------------------------------------
-    @unary
-    async def Healthcheck(
-        self, request: common_pb2.StandardRequest, context: grpc.aio.ServicerContext
-    ) -> common_pb2.StandardReply:
-        return common_pb2.StandardReply(errMsg="")
-
     @unary
     async def Restart(
         self, request: allegoserver_pb2.RestartRequest, context: grpc.aio.ServicerContext

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from radiens_async._generated.allego import common_pb2
+from radiens_async.models.converters.signal_chunk_wire import varint
 
 _LEN = 2  # wire type of a length-delimited field
 _VARINT = 0
@@ -28,24 +29,13 @@ _VARINT = 0
 MATRIX_FIELDS = {"amp": 3, "ain": 4, "din": 5, "dout": 6}
 
 
-def _varint(value: int) -> bytes:
-    """Protobuf base-128 varint; negative values as their 64-bit two's complement."""
-    value &= (1 << 64) - 1
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def _tag(number: int, wire_type: int) -> bytes:
-    return _varint(number << 3 | wire_type)
+    return varint(number << 3 | wire_type)
 
 
 def _length_delimited(number: int, size: int) -> bytes:
     """The key and length prefix of a length-delimited field of ``size`` bytes."""
-    return _tag(number, _LEN) + _varint(size)
+    return _tag(number, _LEN) + varint(size)
 
 
 def _matrix_parts(number: int, data: npt.NDArray[np.float32]) -> tuple[list[object], int]:
@@ -54,7 +44,7 @@ def _matrix_parts(number: int, data: npt.NDArray[np.float32]) -> tuple[list[obje
     nbytes = samples.nbytes
     payload = samples.data.cast("B") if nbytes else b""
     data_head = _length_delimited(1, nbytes)
-    shape = b"".join(_tag(2, _VARINT) + _varint(int(n)) for n in samples.shape)
+    shape = b"".join(_tag(2, _VARINT) + varint(int(n)) for n in samples.shape)
     body_len = len(data_head) + nbytes + len(shape)
     head = _length_delimited(number, body_len) + data_head
     return [head, payload, shape], len(head) + nbytes + len(shape)

@@ -38,6 +38,7 @@ from radiens_async.hub.datasets.metrics_engine import (
     walltime_iso,
 )
 from radiens_async.hub.datasets.signal_view import LIVE_DATASET_ID
+from radiens_async.hub.radiens.healthcheck import HealthcheckCalls
 from radiens_async.hub.radiens.radiens_domain import RadiensDomain
 from radiens_async.hub.radiens.signal_group import LIVE_SIGNAL_GROUP_ID, check_stream_group
 from radiens_async.hub.status_codes import unary
@@ -147,7 +148,7 @@ class LiveKpi:
     lookback_s: float = DEFAULT_LOOKBACK_S
 
 
-class Kpi1Service(allegoserver_pb2_grpc.Kpi1Servicer):
+class Kpi1Service(HealthcheckCalls, allegoserver_pb2_grpc.Kpi1Servicer):
     """``allego.Kpi1`` of an Allego app, translated onto the hub's domain objects."""
 
     def __init__(self, domain: RadiensDomain) -> None:
@@ -159,12 +160,6 @@ class Kpi1Service(allegoserver_pb2_grpc.Kpi1Servicer):
         if self.domain.metrics is None:
             raise FailedPrecondition("this hub computes no signal metrics")
         return self.domain.metrics
-
-    @unary
-    async def Healthcheck(
-        self, request: common_pb2.StandardRequest, context: grpc.aio.ServicerContext
-    ) -> common_pb2.StandardReply:
-        return common_pb2.StandardReply(errMsg="")
 
     @unary
     async def KpiGetMetrics(

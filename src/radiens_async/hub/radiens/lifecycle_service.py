@@ -8,6 +8,7 @@ import uuid
 import grpc
 
 from radiens_async._generated.allego import allegoserver_pb2_grpc, common_pb2
+from radiens_async.hub.radiens.healthcheck import HealthcheckCalls
 from radiens_async.hub.status_codes import unary
 
 # The Allego release whose protocol radiens-core 0.1.2 publishes and our Radiens ports serve;
@@ -20,14 +21,8 @@ def hub_hardware_uuid() -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"radiens-async-hub.{socket.gethostname()}"))
 
 
-class AllegoLifecycleService(allegoserver_pb2_grpc.AllegoLifecycleServicer):
+class AllegoLifecycleService(HealthcheckCalls, allegoserver_pb2_grpc.AllegoLifecycleServicer):
     """Lifecycle of the hub seen as an Allego app."""
-
-    @unary
-    async def Healthcheck(
-        self, request: common_pb2.StandardRequest, context: grpc.aio.ServicerContext
-    ) -> common_pb2.StandardReply:
-        return common_pb2.StandardReply(errMsg="")
 
     @unary
     async def GetVersion(

@@ -23,12 +23,13 @@ from radiens_async._generated.allego import (
 from radiens_async.hub.daq.allego_device import AllegoDevice
 from radiens_async.hub.radiens import sorter_translation as sorter
 from radiens_async.hub.radiens import spikes_translation as spikes
+from radiens_async.hub.radiens.healthcheck import HealthcheckCalls
 from radiens_async.hub.radiens.radiens_domain import RadiensDomain
 from radiens_async.hub.radiens.sorter_ids import LIVE_SORTER_ID, check_sorter_id
 from radiens_async.hub.status_codes import unary
 
 
-class Neurons1Service(allegoserver_pb2_grpc.Neurons1Servicer):
+class Neurons1Service(HealthcheckCalls, allegoserver_pb2_grpc.Neurons1Servicer):
     """``allego.Neurons1`` of an Allego app, translated onto the hub's domain objects."""
 
     def __init__(self, domain: RadiensDomain) -> None:
@@ -37,12 +38,6 @@ class Neurons1Service(allegoserver_pb2_grpc.Neurons1Servicer):
     @property
     def device(self) -> AllegoDevice:
         return self.domain.device
-
-    @unary
-    async def Healthcheck(
-        self, request: common_pb2.StandardRequest, context: grpc.aio.ServicerContext
-    ) -> common_pb2.StandardReply:
-        return common_pb2.StandardReply(errMsg="")
 
     # -- sorter control ---------------------------------------------------------------------
     @unary

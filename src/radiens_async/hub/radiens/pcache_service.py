@@ -29,6 +29,7 @@ from radiens_async.hub.daq.allego_device import AllegoDevice
 from radiens_async.hub.daq.channel_layout import StreamSignalType
 from radiens_async.hub.daq.signal_cache import CacheWindow, SignalCache
 from radiens_async.hub.radiens.hd_snapshot_wire import encode_hd_snapshot2
+from radiens_async.hub.radiens.healthcheck import HealthcheckCalls
 from radiens_async.hub.radiens.live_time_range import LiveSelMode, SampleSpan, resolve_live_span
 from radiens_async.hub.radiens.radiens_domain import RadiensDomain
 from radiens_async.hub.radiens.signal_group import (
@@ -146,7 +147,7 @@ def _read(
     return cache.read(span.start, span.stop, rows)
 
 
-class Pcache1Service(allegoserver_pb2_grpc.Pcache1Servicer):
+class Pcache1Service(HealthcheckCalls, allegoserver_pb2_grpc.Pcache1Servicer):
     """``allego.Pcache1`` of an Allego app, translated onto the hub's domain objects."""
 
     def __init__(self, domain: RadiensDomain) -> None:
@@ -154,12 +155,6 @@ class Pcache1Service(allegoserver_pb2_grpc.Pcache1Servicer):
         # components whose cursor a GetSignals on these ports has used: SetTimeRangeToHead
         # names only the stream group, so it moves all of them (and the documented one)
         self._components: set[str] = {LIVE_CLIENT_COMPONENT_ID}
-
-    @unary
-    async def Healthcheck(
-        self, request: common_pb2.StandardRequest, context: grpc.aio.ServicerContext
-    ) -> common_pb2.StandardReply:
-        return common_pb2.StandardReply(errMsg="")
 
     @unary
     async def GetHDSnapshot2(

@@ -6,38 +6,22 @@ Windows and the shadow travel in seconds (radiens-core); the documented tables g
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, cast
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from radiens_async._generated.allego import common_pb2, spikesorter_pb2
-from radiens_async.models.spike_sorter import Dashboard, PortSummary, SorterState
+from radiens_async.models.spike_sorter import PARAMS_COLUMNS, Dashboard, PortSummary, SorterState
 from radiens_async.utils.constants import SPIKE_SORTER_ID
 from radiens_async.utils.enums import Port
 
 __all__ = [
-    "PARAMS_COLUMNS",
     "dashboard_to_model",
     "set_param_request",
     "sorter_params_frame",
     "state_to_model",
 ]
-
-PARAMS_COLUMNS: Final = (
-    "ntv_idx",
-    "chan_enabled",
-    "thr_activated",
-    "thr",
-    "thr_sd",
-    "thr_wdw",
-    "shadow",
-    "weak_thr",
-    "thr_wdw_pts",
-    "shadow_pts",
-    "weak_thr_activated",
-    "weak_thr_sd",
-)
 
 
 def set_param_request(

@@ -17,10 +17,15 @@ import pandas as pd
 
 from radiens_async._generated.allego import biointerface_pb2, spikesorter_pb2
 from radiens_async.errors import RadiensError
-from radiens_async.models.spikes import NeuronDescriptor, SpikeSite, SpikesMetadata, SpikesSet
+from radiens_async.models.spikes import (
+    NEURON_COLUMNS,
+    NeuronDescriptor,
+    SpikeSite,
+    SpikesMetadata,
+    SpikesSet,
+)
 
 __all__ = [
-    "NEURON_COLUMNS",
     "DenseSpikes",
     "dense_to_arrays",
     "dense_to_spikes_set",
@@ -29,17 +34,6 @@ __all__ = [
     "rasters_to_dict",
     "spec_to_metadata",
     "unique_neurons",
-]
-
-NEURON_COLUMNS = [
-    "id",
-    "ntv_idx",
-    "label",
-    "pos",
-    "spike_count",
-    "spike_rate",
-    "mean_abs_peak_waveform",
-    "snr",
 ]
 
 
@@ -96,7 +90,7 @@ def unique_neurons(msg: biointerface_pb2.BiointerfaceGetNeuronsReply) -> list[Ne
 def neurons_frame(msg: biointerface_pb2.BiointerfaceGetNeuronsReply) -> pd.DataFrame:
     """``BiointerfaceGetNeurons`` as the ``get_neurons()`` table: one row per neuron, by id."""
     rows = [n.model_dump() for n in unique_neurons(msg)]
-    return pd.DataFrame(rows, columns=NEURON_COLUMNS)
+    return pd.DataFrame(rows, columns=list(NEURON_COLUMNS))
 
 
 def _first_count(values: Any) -> float:

@@ -33,7 +33,7 @@ _LEN = 2  # wire type of a length-delimited field
 _FIXED64 = 1
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
     """Protobuf base-128 varint; negative values as their 64-bit two's complement."""
     value &= _U64
     out = bytearray()
@@ -46,7 +46,7 @@ def _varint(value: int) -> bytes:
 
 def _int_field(number: int, value: int) -> bytes:
     """A varint field, omitted when 0 (the proto3 default)."""
-    return _varint(number << 3) + _varint(value) if value else b""
+    return varint(number << 3) + varint(value) if value else b""
 
 
 def encode_signal_chunk(
@@ -99,12 +99,12 @@ def encode_signal_chunk(
         _int_field(1, first_sample)
         + _int_field(2, n_channels)
         + _int_field(3, n_samples)
-        + (_varint(4 << 3 | _LEN) + _varint(nbytes) if nbytes else b"")
+        + (varint(4 << 3 | _LEN) + varint(nbytes) if nbytes else b"")
     )
     fs_bits = struct.pack("<d", fs)  # proto3 omits +0.0 only (-0.0 has a bit set)
     block_tail = bytes((5 << 3 | _FIXED64,)) + fs_bits if any(fs_bits) else b""
     block_len = len(block_head) + nbytes + len(block_tail)
-    head = _varint(1 << 3 | _LEN) + _varint(block_len) + block_head
+    head = varint(1 << 3 | _LEN) + varint(block_len) + block_head
     tail = (
         block_tail
         + _int_field(2, missed_samples)
