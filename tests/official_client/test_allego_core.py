@@ -14,11 +14,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from radiens_core import AllegoClient as RadiensCoreAllego
 from radiens_core.exceptions import ServerCommunicationError
 from radiens_core.models.common import ServiceEndpoint
 from radiens_core.models.ports import Port as RcPort
+from radiens_core.models.signals import SignalType as CoreSignalType
 from radiens_core.models.status import (
     BackboneMode,
     BackboneStatus,
@@ -32,7 +34,7 @@ import radiens_async
 from radiens_async.hub.radiens.backbone_modes import SIMULATOR_OF
 from radiens_async.hub.radiens.lifecycle_service import ALLEGO_PROTOCOL_VERSION
 from radiens_async.models.allego_state import AllegoState
-from radiens_async.utils.enums import SystemMode
+from radiens_async.utils.enums import SignalType, SystemMode
 
 from hub_process import HubProcess
 
@@ -120,11 +122,22 @@ def test_restart_into_every_simulated_mode(
     assert state.sample_freq == 30000
     assert rc.get_core_config().backbone_mode == mode
     assert_same_status(rc.get_status(), state)
-    # it streams on our simulator
+    # it streams on our simulator, and radiens-core reads the same channel table and samples
     rc.start_streaming()
-    time.sleep(0.1)
+    time.sleep(0.3)
     assert rc.get_status().streaming.primary_cache_t_range[1] > 0
     rc.stop_streaming()
+    meta, our_meta = rc.get_channel_metadata(), ours.get_channel_metadata()
+    for core_type in CoreSignalType:
+        chans = [c for c in our_meta.channels if c.chan_type == SignalType[core_type.name]]
+        assert meta.sig_map[core_type].ntv == [c.ntv_key_idx for c in chans]
+    t0 = ours.get_status().stream.time_range[0]
+    window = [t0 + 0.05, t0 + 0.15]
+    theirs = rc.get_signals(window)
+    mine = ours.signals().get_signals(window)
+    assert list(theirs.time_range.timestamp) == list(mine.time_range.timestamp)
+    assert theirs.amp is not None and theirs.amp.shape == mine.signals.amp.shape
+    assert np.array_equal(theirs.amp.astype(np.float32), mine.signals.amp.astype(np.float32))
 
 
 @pytest.mark.parametrize("mode", HARDWARE, ids=lambda m: m.name)
