@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import math
 from collections.abc import AsyncIterator, Awaitable, Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -16,6 +17,8 @@ import pytest
 from radiens_async._generated.allego import allegoserver_pb2 as pb
 from radiens_async._generated.allego import allegoserver_pb2_grpc, common_pb2
 from radiens_async.client.allego import AsyncAllegoClient
+from radiens_async.errors import FormatError
+from radiens_async.formats.xdat_reader import XdatReader
 from radiens_async.hub.radiens.required_fields import UNMARSHAL_PREFIX
 from radiens_async.utils.enums import SignalType
 
@@ -294,6 +297,118 @@ async def test_recording_triggers_one_at_a_time_and_reset_by_a_restart(
     await stub.SetTriggerState(pb.SetTriggerRequest(channel=pb.T_DIN_0, enabled=True))
     await ours.restart("sim-spikes")
     assert list((await stub.GetTriggerState(REQ)).enabledChannels) == []
+
+
+async def _until(check: Any, timeout: float = 15.0) -> None:
+    """Poll the coroutine function ``check`` until it returns a true value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def _recording_on(stub: allegoserver_pb2_grpc.AllegoCoreStub) -> bool:
+    return bool((await stub.GetStatus(REQ)).recording.recordMode == pb.R_ON)
+
+
+async def _not(call: Awaitable[bool]) -> bool:
+    return not await call
+
+
+def _neo_dout(path: Path, fs: float) -> tuple[int, int, np.ndarray]:
+    """First sample, sample count and the ``gpio_dout`` rows of a file set, read by neo."""
+    neo_rawio = pytest.importorskip("neo.rawio")
+    raw = neo_rawio.NeuroNexusRawIO(filename=str(path.with_suffix(".xdat.json")))
+    raw.parse_header()
+    dout = next(i for i, s in enumerate(raw.header["signal_streams"]) if s["id"] == "dout")
+    assert raw.get_signal_sampling_rate(dout) == fs
+    n = raw.get_signal_size(0, 0, dout)
+    first = round(raw.get_signal_t_start(0, 0, dout) * fs)
+    return first, n, raw.get_analogsignal_chunk(0, 0, 0, n, stream_index=dout).T
+
+
+async def _closed_samples(path: Path, n: int) -> None:
+    """Wait until the file set at ``path`` (closed by its recorder thread) holds ``n`` samples."""
+
+    async def done() -> bool:
+        try:
+            with XdatReader(path) as reader:
+                return reader.n_samples == n
+        except FormatError:
+            return False
+
+    await _until(done)
+
+
+async def test_a_dout_trigger_set_over_radiens_records_while_ours_drives_the_output_high(
+    ours: AsyncAllegoClient, channel: grpc.aio.Channel, tmp_path: Path
+) -> None:
+    stub = core(channel)
+    await ours.set_recording_config(tmp_path, "trig", 0, False)
+    await stub.SetTriggerState(pb.SetTriggerRequest(channel=pb.T_DOUT_0, enabled=True))
+    await ours.set_streaming("on")
+    await asyncio.sleep(0.1)  # the level the trigger first sees is no edge
+    rise = await ours.set_digital_out_manual(True, False)
+    await _until(lambda: _recording_on(stub))
+    state, radiens = await ours.get_status(), await stub.GetStatus(REQ)
+    assert state.recording.mode == "R_ON"
+    assert radiens.recording.activeFileName == state.recording.file_name
+    assert state.recording.file_name == str(tmp_path / "trig_0.xdat")
+    await asyncio.sleep(0.3)
+    fall = await ours.set_digital_out_manual(False, False)
+    await _until(lambda: _not(_recording_on(stub)))
+    await _closed_samples(tmp_path / "trig_0.xdat", fall - rise)
+    first, n, dout = _neo_dout(tmp_path / "trig_0.xdat", 30000.0)
+    assert (first, n) == (rise, fall - rise)  # from the rising edge to the falling one
+    assert np.all(dout[0] == 1.0) and np.all(dout[1] == 0.0)
+    done, theirs = await stub.GetStatus(REQ), await ours.get_status()
+    assert done.recording.duration == pytest.approx(theirs.recording.dur_sec)
+    assert done.recording.duration == pytest.approx((fall - rise) / 30000.0)
+    assert (await ours.get_recording_config()).index == 1
+    # a manual stop ends a triggered recording; the trigger stays armed
+    await ours.set_digital_out_manual(True, False)
+    await _until(lambda: _recording_on(stub))
+    await ours.set_recording("off")
+    assert not await _recording_on(stub)
+    await ours.set_digital_out_manual(False, False)
+    await asyncio.sleep(0.1)
+    assert not await _recording_on(stub)
+    assert list((await stub.GetTriggerState(REQ)).enabledChannels) == [pb.T_DOUT_0]
+    await stub.SetTriggerState(pb.SetTriggerRequest(channel=pb.T_NONE, enabled=False))
+
+
+async def test_triggers_while_stopped_or_with_the_recording_directory_gone(
+    ours: AsyncAllegoClient, channel: grpc.aio.Channel, tmp_path: Path
+) -> None:
+    stub = core(channel)
+    # enabled while not streaming: held, armed when streaming starts; the output is already
+    # high then, which is a level, not an edge
+    await ours.set_digital_out_manual(False, True)
+    await stub.SetTriggerState(pb.SetTriggerRequest(channel=pb.T_DOUT_1, enabled=True))
+    assert list((await stub.GetTriggerState(REQ)).enabledChannels) == [pb.T_DOUT_1]
+    target = tmp_path / "gone"
+    target.mkdir()
+    await ours.set_recording_config(target, "lost", 0, False)
+    await ours.set_streaming("on")
+    await asyncio.sleep(0.2)
+    assert not await _recording_on(stub)
+    target.rmdir()
+    await ours.set_digital_out_manual(False, False)
+    await asyncio.sleep(0.05)
+    await ours.set_digital_out_manual(False, True)  # a rising edge: the start fails
+
+    async def reported() -> bool:
+        return "no longer exists" in (await stub.GetStatus(REQ)).recording.error
+
+    await _until(reported)
+    state = await ours.get_status()
+    assert state.recording.mode == "R_OFF" and "no longer exists" in state.recording.error
+    # acquisition goes on
+    head = state.stream.time_range[1]
+    await asyncio.sleep(0.2)
+    later = await ours.get_status()
+    assert later.stream.mode == "S_ON" and later.stream.time_range[1] > head
+    await stub.SetTriggerState(pb.SetTriggerRequest(channel=pb.T_NONE, enabled=False))
 
 
 # -- digital out -----------------------------------------------------------------------------

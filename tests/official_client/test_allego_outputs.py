@@ -4,13 +4,18 @@ on the hub; each result is checked against what our own client reads over radien
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from radiens_core import AllegoClient
 from radiens_core.exceptions import ServerCommunicationError
 from radiens_core.models.dio import DIOMode
 from radiens_core.models.ports import Port
+from radiens_core.models.status import RecordingConfig, RecordMode
 from radiens_core.models.stim import (
     StimKeypressIndex,
     StimParams,
@@ -140,6 +145,73 @@ def test_recording_triggers(rc: AllegoClient, ours: radiens.AllegoClient) -> Non
     rc.enable_trigger(channel="din_0")
     ours.restart("sim-spikes")
     assert rc.get_trigger_state().enabled_channels == []
+
+
+def _wait_for(check: Callable[[], object], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _live_rows(ours: radiens.AllegoClient, row: int, start: int, n: int) -> np.ndarray:
+    """Samples ``[start, start + n)`` of one channel of the live stream, read by ours."""
+    got: list[np.ndarray] = []
+    stream = ours.stream_signals(start=start, channels=[row])
+    try:
+        for chunk in stream:
+            assert chunk.first_sample == start + sum(g.size for g in got)
+            got.append(chunk.data[0])
+            if sum(g.size for g in got) >= n:
+                break
+    finally:
+        stream.close()
+    return np.concatenate(got)[:n]
+
+
+def test_a_dout_trigger_starts_and_stops_recordings(
+    rc: AllegoClient, ours: radiens.AllegoClient, tmp_path: Path
+) -> None:
+    rc.update_recording_config(
+        RecordingConfig(base_file_name="rc_trig", base_file_path=str(tmp_path), time_stamp=False)
+    )
+    rc.enable_trigger(channel="dout_1")
+    rc.start_streaming()
+    time.sleep(0.1)  # the level the trigger first sees is no edge
+    rc.set_dio_manual(chan_idx=1, state=True)
+    _wait_for(lambda: rc.get_status().recording.record_mode == RecordMode.ON)
+    status = rc.get_status().recording
+    assert status.active_filename == str(tmp_path / "rc_trig_0.xdat")
+    assert ours.get_status().recording.file_name == status.active_filename
+    time.sleep(0.3)
+    rc.set_dio_manual(chan_idx=1, state=False)
+    _wait_for(lambda: rc.get_status().recording.record_mode == RecordMode.OFF)
+    assert ours.get_status().recording.mode == "R_OFF"
+    duration = rc.get_status().recording.duration
+    assert duration == pytest.approx(ours.get_status().recording.dur_sec)
+
+    neo_rawio = pytest.importorskip("neo.rawio")
+
+    def parsed() -> Any:
+        raw = neo_rawio.NeuroNexusRawIO(filename=str(tmp_path / "rc_trig_0.xdat.json"))
+        raw.parse_header()
+        return raw
+
+    n = round(duration * 30000)
+    _wait_for(lambda: parsed().get_signal_size(0, 0, 0) == n)  # closed by its own thread
+    raw = parsed()
+    dout = next(i for i, s in enumerate(raw.header["signal_streams"]) if s["id"] == "dout")
+    first = round(raw.get_signal_t_start(0, 0, dout) * 30000)
+    recorded = raw.get_analogsignal_chunk(0, 0, 0, n, stream_index=dout)[:, 1]
+    assert np.all(recorded == 1.0)
+    # the live stream, read by ours: low right before the first sample and at the one after
+    # the last, so the file runs from the rising edge to the falling edge exactly
+    dout_idx = ours.get_channel_metadata().index(SignalType.DOUT)
+    row = dout_idx.sys[dout_idx.ntv.index(1)]
+    live = _live_rows(ours, row, first - 1, n + 2)
+    assert live[0] == 0.0 and np.all(live[1:-1] == 1.0) and live[-1] == 0.0
+    assert rc.get_trigger_state().enabled_channels == [TriggerChannel.T_DOUT_1]
+    rc.disable_all_triggers()
 
 
 def test_digital_outs_against_ours(rc: AllegoClient, ours: radiens.AllegoClient) -> None:

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +23,14 @@ from radiens_async.formats.spikes_file import channels_from_xdat
 from radiens_async.formats.xdat import XdatChannel, XdatWriter
 from radiens_async.formats.xdat_metadata import SignalKind
 from radiens_async.hub.daq import sensors_catalog
-from radiens_async.hub.daq.acquisition_loop import MAX_CATCHUP_BLOCKS, AcquisitionLoop
+from radiens_async.hub.daq.acquisition_loop import MAX_CATCHUP_BLOCKS, AcquisitionLoop, BlockSink
 from radiens_async.hub.daq.channel_layout import ChannelLayout, PortSensor, StreamSignalType
 from radiens_async.hub.daq.channel_selection import ChannelSelection
 from radiens_async.hub.daq.instrument_outputs import InstrumentOutputs
 from radiens_async.hub.daq.live_dsp_group import LiveDspGroup, Stage1Source
 from radiens_async.hub.daq.recorder import DEFAULT_MAX_QUEUE_BYTES, Recorder
 from radiens_async.hub.daq.recording_config import RecordingConfig
+from radiens_async.hub.daq.recording_triggers import TriggeredRecordings, check_streaming_start
 from radiens_async.hub.daq.signal_cache import CacheWindow, SignalCache
 from radiens_async.hub.daq.simulator import DeviceSimulator
 from radiens_async.hub.daq.spike_feeder import SpikeFeeder
@@ -114,13 +115,18 @@ class AllegoDevice:
             (data_dir or Path.cwd()).resolve(), "allego", 0, True
         )
         self.recorder: Recorder | None = None
+        self._recorder_sink: BlockSink | None = None  # what feeds it (a trigger's gate or it)
         self.spikes_recorder: SpikesRecorder | None = None
         self._finished_spikes_recorder: SpikesRecorder | None = None
         self._spikes_recording_error = ""
         self._last_recording: tuple[str, float, str] = ("", 0.0, "")  # name, duration, error
+        self._recording_note = ""  # why a triggered recording did not start (newest error)
         self._finished_recorder: Recorder | None = None
         # stimulation, digital and analog out: outlive simulators, reset by a restart
         self.outputs = InstrumentOutputs(N_DOUT)
+        # the enabled recording trigger starts and stops recordings while streaming
+        self.triggered_recordings = TriggeredRecordings(self.outputs.triggers, self)
+        self.outputs.triggers.on_change = self.triggered_recordings.arm
         # selected channels, colour groups, display order: follow every layout _configure makes
         self.channel_selection = ChannelSelection(ChannelLayout(()))
         self._configure(SystemMode.SMARTBOX_SIM_GEN_SPIKES, seed, DEFAULT_SIM_CHANNELS, 30000.0)
@@ -290,11 +296,13 @@ class AllegoDevice:
                 listeners=self.block_listeners,
                 sinks=(self.spike_feeder.offer,),
             )
+            self.triggered_recordings.arm()  # before the first block: no edge is missed
             self._loop.start()
         else:
             assert self._loop is not None
             self._loop.stop()
             self._loop = None
+            self.triggered_recordings.arm()
             if self.spike_feeder is not None:
                 self.spike_feeder.stop()
                 self._spikes_published()
@@ -343,6 +351,8 @@ class AllegoDevice:
         recorder = self.stop_recording()
         if recorder is not None:
             recorder.join(timeout=30)
+        if self._finished_recorder is not None:  # e.g. one a trigger stopped a moment ago
+            self._finished_recorder.join(timeout=30)
         if self._finished_spikes_recorder is not None:
             self._finished_spikes_recorder.join(timeout=10)
         self.set_streaming(False)
@@ -361,16 +371,33 @@ class AllegoDevice:
         self._refuse_while_recording("change the recording configuration")
         self.recording_config = RecordingConfig.checked(path, base_name, index, time_stamp)
 
-    def start_recording(self) -> None:
+    def start_recording(
+        self,
+        *,
+        start_sample: int | None = None,
+        gate: Callable[[BlockSink], BlockSink] | None = None,
+    ) -> None:
         """Record the live stream (starting streaming first if it is off) to a new XDAT set.
 
         The set is named after the configuration; an existing recording is never overwritten
         (the call fails and nothing is written). The index moves on by one after each start.
+
+        Parameters
+        ----------
+        start_sample : int, optional
+            Record from this acquired sample, still in the live cache, on (default: the next
+            sample acquired); only while streaming. A recording trigger starts at its edge.
+        gate : callable, optional
+            Wraps the recorder's ``offer`` into what the acquisition loop feeds (a recording
+            trigger's :class:`~.recording_triggers.RecordingGate` cuts it at the falling edge).
         """
         if self.recorder is not None:
             return
         config = self.recording_config
         started = datetime.now().astimezone()
+        if start_sample is not None:
+            live = check_streaming_start(self.streaming, self.cache, start_sample)
+            started -= timedelta(seconds=(live.head - start_sample) / self.fs)
         base = config.path / config.file_set_name(started)
         for suffix in (".xdat.json", "_data.xdat", "_timestamp.xdat"):
             if Path(f"{base}{suffix}").exists():
@@ -385,7 +412,7 @@ class AllegoDevice:
         loop = self._loop
         cache = self.cache
         assert loop is not None and cache is not None
-        start = cache.head
+        start = cache.head if start_sample is None else start_sample
         try:
             writer = XdatWriter(
                 base,
@@ -407,8 +434,11 @@ class AllegoDevice:
         name = f"{base}.xdat"
         spikes_recorder = self._start_spikes_recording(Path(name), writer, start)
         recorder = Recorder(writer, start, cache, name, self.record_queue_bytes)
-        loop.sinks = (*loop.sinks, recorder.offer)  # it backfills from the cache if needed
+        sink = recorder.offer if gate is None else gate(recorder.offer)
+        loop.sinks = (*loop.sinks, sink)  # it backfills from the cache if needed
         self.recorder = recorder
+        self._recorder_sink = sink
+        self._recording_note = ""
         self.spikes_recorder = spikes_recorder
         self.recording_config = config.next_index()
 
@@ -452,7 +482,8 @@ class AllegoDevice:
         if recorder is None:
             return None
         if self._loop is not None:
-            self._loop.sinks = tuple(s for s in self._loop.sinks if s != recorder.offer)
+            self._loop.sinks = tuple(s for s in self._loop.sinks if s is not self._recorder_sink)
+        self._recorder_sink = None
         recorder.finish()
         self._stop_spikes_recording(recorder.start_sample + recorder.recorded_samples)
         self.recorder = None
@@ -463,6 +494,11 @@ class AllegoDevice:
         )
         self._finished_recorder = recorder
         return recorder
+
+    def note_recording_error(self, message: str) -> None:
+        """Report ``message`` as the recording error (a recording a trigger could not start);
+        the next recording replaces it."""
+        self._recording_note = message
 
     def status(self) -> DeviceStatus:
         cache = self.cache
@@ -498,6 +534,7 @@ class AllegoDevice:
             finished = self._finished_recorder
             if finished is not None and finished.progress.error:
                 error = finished.progress.error
+            error = self._recording_note or error
             return False, name, duration, error
         error = recorder.progress.error or self._spikes_recording_error
         spikes = self.spikes_recorder

@@ -7,8 +7,10 @@ restarts. A restart of the device returns all of it to the defaults.
 Digital outputs are manual, gated or pulsing (:mod:`.digital_outs`; events mode needs
 hardware and is refused): what they drive appears in the ``gpio_dout`` channels of the stream
 from the sample at which it was set. The analog outputs are not part of the stream; their
-settings (routing, gain, hardware high-pass) are held and reported. So are the stimulator's
-current step and the recording triggers (:mod:`.recording_triggers`).
+settings (routing, gain, hardware high-pass) are held and reported, and so is the stimulator's
+current step. The enabled recording trigger (:attr:`InstrumentOutputs.triggers`) is what the
+device's :class:`~.recording_triggers.TriggeredRecordings` follows to start and stop recordings
+on the edges of a digital input or output.
 
 Plain domain code: no gRPC.
 """

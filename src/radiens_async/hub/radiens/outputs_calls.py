@@ -99,6 +99,8 @@ class InstrumentOutputCalls:
         return _ok()
 
     # -- recording triggers ------------------------------------------------------------------
+    # An enabled trigger is armed on the live stream at once (or when streaming starts): its
+    # rising edges start recordings, its falling edges stop them (see recording_triggers).
     @unary
     async def SetTriggerState(
         self, request: allegoserver_pb2.SetTriggerRequest, context: ServicerContext
