@@ -39,7 +39,8 @@ class SpikesRecorder:
     path_base : Path
         The recording's ``<dir>/<base>.xdat``; the set is written beside it under its base name.
     engine : SpikeEngine
-        The live detector and sorter (its store is read from sequence ``engine.next_seq`` on).
+        The live detector and sorter (its store is read from the first spike at or after
+        ``start_sample`` on).
     start_sample : int
         The recording's first sample; earlier spikes are skipped.
     channels : list of SpikesChannel
@@ -81,7 +82,9 @@ class SpikesRecorder:
         )
         self.missed = 0
         self.error = ""
-        self._cursor = engine.next_seq
+        # a recording may start at a past sample (a recording trigger's edge): spikes already
+        # detected from there on belong in the set too
+        self._cursor = engine.seq_at_sample(self.start_sample)
         # sequence number of each spike written, in file order (for the final relabelling)
         self._seqs: list[np.ndarray] = []
         self._epoch = engine.epoch

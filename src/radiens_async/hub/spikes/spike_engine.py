@@ -228,6 +228,18 @@ class SpikeEngine:
         """Sequence number the next spike will get."""
         return self._store.next_seq
 
+    def seq_at_sample(self, sample: int) -> int:
+        """Sequence number of the first spike still held that peaks at or after ``sample``
+        (:attr:`next_seq` when there is none): where a reader of spikes from ``sample`` on
+        starts.
+
+        Examples
+        --------
+        >>> SpikeEngine(30000.0, 2, None).seq_at_sample(0)
+        0
+        """
+        return self._store.seq_at(int(sample))
+
     @property
     def n_pts(self) -> int:
         """Waveform length (samples)."""

@@ -173,6 +173,12 @@ class SpikeStore:
             out = self._copy(start, stop, channels, missed)
         return out
 
+    def seq_at(self, sample: int) -> int:
+        """Sequence number of the first held spike peaking at or after ``sample``
+        (:attr:`next_seq` if none)."""
+        with self._lock:
+            return self._seq_at(sample)
+
     def between(self, start_sample: int, stop_sample: int, waveforms: bool = True) -> StoredSpikes:
         """Spikes with ``start_sample <= sample_index < stop_sample``."""
         with self._lock:
