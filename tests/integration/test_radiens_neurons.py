@@ -244,6 +244,47 @@ async def test_params_set_through_our_client_are_seen_through_radiens(
     assert recs[7].shadow == pytest.approx(0.0025) and recs[7].shadowPts == 75
 
 
+async def test_spike_width_set_through_radiens_reads_back_and_filters_spikes(
+    neurons: allegoserver_pb2_grpc.Neurons1Stub, allego: radiens.AsyncAllegoClient
+) -> None:
+    before = await allego.spike_sorter().get_params()
+    recs = (await neurons.SpikeSorterGetParam(std())).rec
+    assert all(list(r.spikeWidthSec) == [0.0, math.inf] for r in recs)  # default: any width
+    narrow, wide = list(range(16)), list(range(16, 32))
+    await neurons.SpikeSorterSetParams(
+        PC.SpikeSorterSetParamsRequest(
+            params=[
+                # nothing is a single sample wide at half its peak: every spike is dropped
+                set_param(PC.SORTER_SPIKE_WIDTH, [0.0, 1.0 / FS], chans=narrow),
+                set_param(PC.SORTER_SPIKE_WIDTH, [0.0, 0.01], chans=wide),
+            ]
+        )
+    )
+    recs = {r.ntvChanIdx: r for r in (await neurons.SpikeSorterGetParam(std())).rec}
+    for c in narrow:
+        assert list(recs[c].spikeWidthSec) == [0.0, 1.0 / FS]
+    for c in wide:
+        assert list(recs[c].spikeWidthSec) == [0.0, 0.01]
+    # our own protocol has no spike-width column: its table is unchanged
+    assert params_equal(before, await allego.spike_sorter().get_params())
+    await allego.set_streaming("on")
+    try:
+        await asyncio.sleep(1.5)
+        recent = await allego.spikes().get_recent_spikes(1.0, max_spikes_per_chan=10_000)
+    finally:
+        await allego.set_streaming("off")
+    per = recent.channels()
+    assert sum(per[c]["num_spikes"] for c in narrow) == 0
+    assert sum(per[c]["num_spikes"] for c in wide) > 20
+    sites = (await allego.spikes().get_spikes_metadata()).site_list
+    assert sum(s.spike_count for s in sites if s.ntv_idx in narrow) == 0
+    assert sum(s.spike_count for s in sites if s.ntv_idx in wide) > 20
+    # INIT restores the default (no constraint)
+    await neurons.SpikeSorterCommand(command(SS.SORTER_CMD_INIT))
+    recs_after = (await neurons.SpikeSorterGetParam(std())).rec
+    assert all(list(r.spikeWidthSec) == [0.0, math.inf] for r in recs_after)
+
+
 async def test_commands_and_state(
     neurons: allegoserver_pb2_grpc.Neurons1Stub, allego: radiens.AsyncAllegoClient
 ) -> None:
@@ -342,13 +383,27 @@ async def test_bad_parameters_change_nothing(
         await expect(
             inv, neurons.SpikeSorterSetParams, PC.SpikeSorterSetParamsRequest(params=params)
         )
-    # this sorter has no spike-width criterion: refused, not silently ignored
-    details = await expect(
-        grpc.StatusCode.FAILED_PRECONDITION,
-        neurons.SpikeSorterSetParam,
-        set_param(PC.SORTER_SPIKE_WIDTH, [0.0002, 0.002]),
-    )
-    assert "spike-width" in details
+    good_width = set_param(PC.SORTER_SPIKE_WIDTH, [0.0002, 0.002], chans=[3])
+    for width, chans in [
+        ([math.nan, 0.002], [0]),
+        ([0.0002, math.nan], [0]),
+        ([0.002, 0.0002], [0]),  # min > max
+        ([-0.0001, 0.002], [0]),
+        ([math.inf, math.inf], [0]),
+        ([0.0002], [0]),
+        ([0.0002, 0.002, 0.003], [0]),
+        ([0.0002, 0.002], [0, 99]),
+    ]:
+        details = await expect(
+            inv,
+            neurons.SpikeSorterSetParams,
+            PC.SpikeSorterSetParamsRequest(
+                params=[good_width, set_param(PC.SORTER_SPIKE_WIDTH, width, chans=chans)]
+            ),
+        )
+        assert "spike_width_sec" in details or "unknown amplifier channel" in details
+    recs = (await neurons.SpikeSorterGetParam(std())).rec
+    assert all(list(r.spikeWidthSec) == [0.0, math.inf] for r in recs)
     assert params_equal(before, await allego.spike_sorter().get_params())
 
 

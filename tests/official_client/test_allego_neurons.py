@@ -151,7 +151,7 @@ def test_detect_params_are_ours(
         assert p.shadow == pytest.approx(row["shadow"] / 1000.0) and p.shadow_pts == 45
         assert p.weak_thr == list(row["weak_thr"])
         assert p.is_set_weak_thr == list(row["weak_thr_activated"])
-        assert p.spike_width_sec is None  # no spike-width criterion in this sorter
+        assert p.spike_width_sec == [0.0, math.inf]  # the default: any width
     assert sorted(rc.get_detect_params(sorter_id, channels=[3, 1])) == [1, 3]
 
 
@@ -198,6 +198,36 @@ def test_bad_detect_params_change_nothing(
     for params, channels in bad:
         with pytest.raises(ServerCommunicationError, match="INVALID_ARGUMENT"):
             rc.update_detect_params(sorter_id, params, channels)
-    with pytest.raises(ServerCommunicationError, match="spike-width"):
-        rc.update_detect_params(sorter_id, SpikeDetectParams(spike_width_sec=[0.0002, 0.002]), [0])
+    for width in ([0.002, 0.0002], [-0.0001, 0.001], [math.nan, 0.001], [math.inf, math.inf]):
+        with pytest.raises(ServerCommunicationError, match="INVALID_ARGUMENT"):
+            rc.update_detect_params(sorter_id, SpikeDetectParams(spike_width_sec=width), [0])
+    with pytest.raises(ServerCommunicationError, match="INVALID_ARGUMENT"):
+        rc.update_detect_params(sorter_id, SpikeDetectParams(spike_width_sec=[0.0, 0.001]), [99])
+    with pytest.raises(ValueError, match="spike_width_sec"):  # refused before it is sent
+        rc.update_detect_params(sorter_id, SpikeDetectParams(spike_width_sec=[0.001]), [0])
     assert before.astype(str).equals(ours.spike_sorter().get_params().astype(str))
+    widths = {c: p.spike_width_sec for c, p in rc.get_detect_params(sorter_id).items()}
+    assert set(map(tuple, widths.values())) == {(0.0, math.inf)}
+
+
+def test_update_spike_width_reads_back_and_filters_spikes(
+    rc: RadiensCoreAllego, ours: radiens_async.AllegoClient, sorter_id: str
+) -> None:
+    narrow, wide = list(range(8)), list(range(8, 32))
+    # nothing is a single sample wide at half its peak: every spike of `narrow` is dropped
+    rc.update_detect_params(sorter_id, SpikeDetectParams(spike_width_sec=[0.0, 1 / 30000]), narrow)
+    rc.update_detect_params(sorter_id, SpikeDetectParams(spike_width_sec=[0.0001, 0.01]), [9])
+    params = rc.get_detect_params(sorter_id)
+    assert all(params[c].spike_width_sec == [0.0, 1 / 30000] for c in narrow)
+    assert params[9].spike_width_sec == [0.0001, 0.01]
+    assert params[8].spike_width_sec == [0.0, math.inf]
+    ours.set_streaming("on")
+    try:
+        time.sleep(1.5)
+        recent = ours.spikes().get_recent_spikes(1.0, max_spikes_per_chan=10_000).channels()
+    finally:
+        ours.set_streaming("off")
+    assert sum(recent[c]["num_spikes"] for c in narrow) == 0
+    assert sum(recent[c]["num_spikes"] for c in wide) > 20
+    rc.spike_sorter_command(sorter_id, SpikeSorterCommand.INIT)
+    assert rc.get_detect_params(sorter_id, channels=[0])[0].spike_width_sec == [0.0, math.inf]

@@ -8,6 +8,7 @@ the same through both.
 Units on the wire: thresholds in µV or noise SDs ``[neg, pos]``; windows, shadow and peak window
 in **seconds** (the engine takes ms). Window and shadow are one setting for the whole stream:
 ``ntvChanIdx`` is checked but the value applies to every channel, as the engine has one window.
+The spike width (``SORTER_SPIKE_WIDTH``, ``[min, max]`` seconds at half peak) is per channel.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from radiens_async.hub.radiens.spikes_translation import (
     unknown_enum_values,
 )
 from radiens_async.hub.spikes.spike_engine import SpikeEngine
-from radiens_async.hub.spikes.spike_params import NEG, POS, check_level, check_ms
+from radiens_async.hub.spikes.spike_params import (
+    NEG,
+    POS,
+    check_level,
+    check_ms,
+    check_spike_width,
+)
 from radiens_async.hub.summary_stats import summary_vector
 
 PC = common_pb2
@@ -189,10 +196,11 @@ def plan_param_change(engine: SpikeEngine, request: PC.SpikeSorterSetParamReques
             raise InvalidArgument(f"{name} needs [shadow] seconds, got {floats}")
         shadow_ms = check_ms("shadow_ms", _finite(name, floats[:1])[0] * 1000.0)
         return lambda e: e.set_shadow(shadow_ms)
-    # SORTER_SPIKE_WIDTH: the hub's template sorter keeps no spike-width criterion
-    raise FailedPrecondition(
-        f"{name}: this sorter has no spike-width criterion (every detected spike is sorted)"
-    )
+    if cmd == PC.SORTER_SPIKE_WIDTH:
+        # [min, max] seconds; max may be +inf (no upper limit), NaN is refused
+        width = check_spike_width(floats)
+        return lambda e: e.set_spike_width(width, chans)
+    raise InvalidArgument(f"{name}: this parameter cannot be set on the live sorter")
 
 
 def param_records(engine: SpikeEngine) -> list[PC.SpikeSorterParamCommandRecord]:
@@ -200,7 +208,8 @@ def param_records(engine: SpikeEngine) -> list[PC.SpikeSorterParamCommandRecord]
 
     ``thrWdw`` is ``[pre, post, total]`` seconds with the peak-search margin in the total,
     ``peakWdw`` that margin; ``isSD`` says whether the negative (primary) threshold is kept in
-    noise SDs.
+    noise SDs; ``spikeWidthSec`` the channel's ``[min, max]`` seconds at half peak (``[0, inf]``
+    = any width).
     """
     params = engine.params
     fs = engine.fs
@@ -224,6 +233,7 @@ def param_records(engine: SpikeEngine) -> list[PC.SpikeSorterParamCommandRecord]
                 peakWdwPts=[margin_pts],
                 peakWdw=[margin_pts / fs],
                 isSD=bool(params.thr.is_sd[row, NEG]),
+                spikeWidthSec=[float(v) for v in params.spike_width_s[row]],
             )
         )
     return records

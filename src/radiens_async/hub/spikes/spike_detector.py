@@ -12,7 +12,15 @@ Per crossing: the peak is the extremum within ``margin_pts`` samples from the cr
 trough for the negative threshold, the peak for the positive one); a crossing less than
 ``shadow_pts`` after the last accepted one on its channel (or not after that one's peak) is
 ignored; the waveform ``[peak - pre_pts, peak + post_pts)`` is cut out, and dropped when it goes
-past an armed weak (artifact) threshold. Shadowed and rejected crossings still impose dead time.
+past an armed weak (artifact) threshold, or when its width at half its peak lies outside the
+channel's spike-width range. Shadowed and rejected crossings still impose dead time.
+
+Spike width: the contiguous run of samples around the peak whose value has the peak's sign and
+at least half its magnitude (``value * sign(peak) >= |peak| / 2``), times ``1 / fs``. The
+sign condition keeps a trough and the opposite-signed lobe next to it apart even where the
+signal jumps across zero between two samples. The run is measured on the band-passed samples
+cut out for the spike (``extra + n_pts + extra`` of them), so it is at most that long. With
+every channel at the default ``[0, inf]`` the width is not computed at all.
 
 Block boundaries: a crossing is examined once its peak search is complete (``margin_pts``
 samples from it), and its spike is released as soon as its waveform is (``post_pts + extra``
@@ -92,6 +100,7 @@ class _Levels:
     any_neg: bool
     any_pos: bool
     any_weak: bool
+    any_width: bool
 
     @classmethod
     def of(cls, params: DetectionParams, noise_sd_uv: NDArray[np.float64]) -> _Levels:
@@ -106,7 +115,39 @@ class _Levels:
             bool(np.isfinite(neg).any()),
             bool(np.isfinite(pos).any()),
             bool(np.isfinite(wneg).any() or np.isfinite(wpos).any()),
+            bool(params.width_limited.any()),
         )
+
+
+def half_peak_width_pts(wave: F32, peak_at: int) -> NDArray[np.int64]:
+    """Samples in the run around ``wave[:, peak_at]`` at or beyond half its value.
+
+    Parameters
+    ----------
+    wave : ndarray of float32, shape (N, W)
+        Waveforms, the peak of each at column ``peak_at``.
+    peak_at : int
+        Column of the peak.
+
+    Returns
+    -------
+    ndarray of int64, shape (N,)
+        Length of the contiguous run of columns containing ``peak_at`` whose value, times the
+        sign of the peak, is ``>= |peak| / 2`` (at least 1: the peak itself).
+
+    Examples
+    --------
+    >>> w = np.array([[0, -2, -6, -10, -7, -4, 1]], dtype=np.float32)
+    >>> half_peak_width_pts(w, 3).tolist()
+    [3]
+    """
+    peak = wave[:, peak_at : peak_at + 1]
+    sign = np.where(peak < 0, -1.0, 1.0).astype(np.float32)
+    above = wave * sign >= np.abs(peak) * 0.5
+    # cumprod counts the leading run of True on each side, the peak column included in both
+    right = np.cumprod(above[:, peak_at:], axis=1).sum(axis=1)
+    left = np.cumprod(above[:, peak_at::-1], axis=1).sum(axis=1)
+    return (left + right - 1).astype(np.int64)
 
 
 class SpikeDetector:
@@ -327,6 +368,21 @@ class SpikeDetector:
         self._pend_peak = np.concatenate([self._pend_peak, peak[ok]])
         self._pend_row = np.concatenate([self._pend_row, ch[ok]])
 
+    def _width_ok(
+        self, peak: I64, row: IP, wave: F32, params: DetectionParams
+    ) -> tuple[I64, IP, F32]:
+        """Keep the spikes whose half-peak width lies in their channel's range."""
+        limited = params.width_limited[row]
+        if not limited.any():
+            return peak, row, wave
+        keep = np.ones(peak.size, dtype=bool)
+        sel = np.flatnonzero(limited)
+        pts = half_peak_width_pts(wave[sel], self._extra + params.pre_pts)
+        # compared in samples with a little slack, so a range set as k / fs keeps width k
+        lo_hi = params.spike_width_s[row[sel]] * self._fs
+        keep[sel] = (pts >= lo_hi[:, 0] - 1e-6) & (pts <= lo_hi[:, 1] + 1e-6)
+        return peak[keep], row[keep], wave[keep]
+
     def _release(self, d1: int, params: DetectionParams, levels: _Levels) -> DetectedSpikes:
         if self._pend_peak.size == 0:
             return self._empty(params)
@@ -348,4 +404,6 @@ class SpikeDetector:
                 core.max(axis=1) <= levels.weak_pos[row]
             )
             peak, row, wave = peak[clean], row[clean], wave[clean]
+        if levels.any_width and peak.size:
+            peak, row, wave = self._width_ok(peak, row, wave, params)
         return DetectedSpikes(peak, row, wave, self._extra)

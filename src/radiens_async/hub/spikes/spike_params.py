@@ -23,7 +23,9 @@ Server defaults (what :meth:`radiens_async.hub.spikes.SpikeEngine.initialize` re
 * shadow (dead time) 1.5 ms: a spike's slow positive repolarisation, high-passed, leaves a
   small negative after-lobe ~1 ms after the trough, which a 1 ms shadow lets large spikes
   cross a second time;
-* peak-search margin 0.3 ms (fixed; added to the reported ``thr_wdw`` total).
+* peak-search margin 0.3 ms (fixed; added to the reported ``thr_wdw`` total);
+* spike width ``[0, inf]`` seconds per channel: no constraint. A narrower ``[min, max]`` drops
+  a detected spike whose width at half its peak (see :mod:`.spike_detector`) lies outside it.
 
 The measurements behind these choices are in :mod:`.spike_engine`.
 """
@@ -54,6 +56,8 @@ DEFAULT_SHADOW_MS: Final = 1.5
 PEAK_SEARCH_MS: Final = 0.3
 MAX_WINDOW_MS: Final = 10.0
 """Upper limit of the pre window, the post window and the shadow (each in ms)."""
+DEFAULT_SPIKE_WIDTH_S: Final = (0.0, math.inf)
+"""``[min, max]`` seconds at half peak: every width is accepted."""
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -139,6 +143,9 @@ class DetectionParams:
         Dead time after an accepted crossing, in samples.
     margin_pts : int
         Samples after a crossing searched for the peak (the crossing sample included).
+    spike_width_s : ndarray of float64, shape (n_channels, 2)
+        Per channel ``[min, max]`` seconds a spike may span at half its peak; ``[0, inf]`` =
+        no constraint (the default, which costs nothing while detecting).
     """
 
     fs: float
@@ -148,6 +155,19 @@ class DetectionParams:
     post_pts: int
     shadow_pts: int
     margin_pts: int
+    spike_width_s: F64
+
+    @property
+    def width_limited(self) -> B:
+        """Per channel: whether its spike-width range excludes any width."""
+        w = self.spike_width_s
+        return (w[:, 0] > 0.0) | np.isfinite(w[:, 1])
+
+    def with_spike_width(self, rows: NDArray[np.intp], lo_s: float, hi_s: float) -> DetectionParams:
+        """A copy with ``[lo_s, hi_s]`` on ``rows`` (values validated by the caller)."""
+        w = self.spike_width_s.copy()
+        w[rows] = (lo_s, hi_s)
+        return replace(self, spike_width_s=_frozen(w))
 
     @property
     def n_channels(self) -> int:
@@ -208,6 +228,7 @@ def default_params(n_channels: int, fs: float) -> DetectionParams:
         post_pts=ms_to_pts(DEFAULT_POST_MS, fs),
         shadow_pts=ms_to_pts(DEFAULT_SHADOW_MS, fs),
         margin_pts=ms_to_pts(PEAK_SEARCH_MS, fs),
+        spike_width_s=_frozen(np.tile(np.array(DEFAULT_SPIKE_WIDTH_S, dtype=np.float64), (n, 1))),
     )
 
 
@@ -259,3 +280,33 @@ def check_ms(name: str, value: object) -> float:
     if not (math.isfinite(v) and 0.0 < v <= MAX_WINDOW_MS):
         raise InvalidArgument(f"{name} must be > 0 and <= {MAX_WINDOW_MS:g} ms, got {v!r}")
     return v
+
+
+def check_spike_width(value: object) -> tuple[float, float]:
+    """A ``[min, max]`` spike width in seconds: ``0 <= min <= max``, ``min`` finite, ``max``
+    finite or ``+inf`` (no upper limit).
+
+    Examples
+    --------
+    >>> check_spike_width([0.0002, math.inf])
+    (0.0002, inf)
+    """
+    name = "spike_width_sec"
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
+        raise InvalidArgument(f"{name} must be [min, max] seconds, got {value!r}")
+    items = list(value)
+    if len(items) != 2:
+        raise InvalidArgument(f"{name} must be [min, max] seconds, got {len(items)} values")
+    bad = [
+        v
+        for v in items
+        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating)
+    ]
+    if bad:
+        raise InvalidArgument(f"{name} must be numbers of seconds, got {items!r}")
+    lo, hi = float(items[0]), float(items[1])
+    if math.isnan(lo) or math.isnan(hi) or not math.isfinite(lo) or hi == -math.inf:
+        raise InvalidArgument(f"{name}: min must be finite and max finite or +inf, got {items!r}")
+    if not 0.0 <= lo <= hi:
+        raise InvalidArgument(f"{name} needs 0 <= min <= max, got [{lo!r}, {hi!r}]")
+    return lo, hi

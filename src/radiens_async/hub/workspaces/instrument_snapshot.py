@@ -2,7 +2,8 @@
 
 A snapshot holds the system mode and simulator seed, the sampling rate, the sensor on each port,
 the spike sorter's thresholds (detection and weak levels with their scale and arming, per
-channel), window, shadow and sorting state, the stimulation parameters, the digital-out states,
+channel), window, shadow, spike-width range (per channel; absent in older snapshots, which restore
+the default ``[0, inf]``) and sorting state, the stimulation parameters, the digital-out states,
 the analog-out settings and the recording configuration.
 
 Restoring is two steps: :func:`prepare_restore` validates everything against the layout the
@@ -25,7 +26,14 @@ from radiens_async.hub.daq.allego_device import N_AIN, N_DIN, N_DOUT, AllegoDevi
 from radiens_async.hub.daq.channel_layout import PortSensor, StreamSignalType
 from radiens_async.hub.daq.recording_config import RecordingConfig
 from radiens_async.hub.spikes.spike_engine import SpikeEngine
-from radiens_async.hub.spikes.spike_params import NEG, POS, ThresholdSet, check_ms
+from radiens_async.hub.spikes.spike_params import (
+    DEFAULT_SPIKE_WIDTH_S,
+    NEG,
+    POS,
+    ThresholdSet,
+    check_ms,
+    check_spike_width,
+)
 from radiens_async.utils.aliases import is_simulator
 from radiens_async.utils.constants import VALID_SAMPLING_FREQS
 from radiens_async.utils.enums import SystemMode
@@ -66,6 +74,10 @@ def capture(device: AllegoDevice) -> dict[str, Any]:
             "pre_ms": p.pre_pts * to_ms,
             "post_ms": p.post_pts * to_ms,
             "shadow_ms": p.shadow_pts * to_ms,
+            # strict JSON has no infinity: an open upper limit is stored as null
+            "spike_width_s": [
+                [lo, hi if math.isfinite(hi) else None] for lo, hi in p.spike_width_s.tolist()
+            ],
             "sorting": engine.sorting,
         },
         "outputs": device.outputs.snapshot(),
@@ -88,6 +100,7 @@ class SorterPlan:
     post_ms: float
     shadow_ms: float
     sorting: bool
+    spike_width_s: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,23 @@ def _threshold_arrays(d: Any, n: int, name: str) -> tuple[np.ndarray, np.ndarray
     return level, is_sd, active
 
 
+def _spike_widths(d: Any, n: int) -> np.ndarray:
+    """The per-channel ``[min, max]`` widths of a snapshot (the default where absent)."""
+    if d is None:
+        return np.tile(np.array(DEFAULT_SPIKE_WIDTH_S, dtype=np.float64), (n, 1))
+    if not isinstance(d, list) or len(d) != n:
+        raise _bad("spike widths", f"expected a list of {n} [min, max] pairs")
+    out = np.empty((n, 2), dtype=np.float64)
+    for row, pair in enumerate(d):
+        if isinstance(pair, list) and len(pair) == 2 and pair[1] is None:
+            pair = [pair[0], math.inf]
+        try:
+            out[row] = check_spike_width(pair)
+        except InvalidArgument as exc:
+            raise _bad("spike widths", exc) from exc
+    return out
+
+
 def _sorter_plan(d: Any, n_amp: int) -> SorterPlan:
     try:
         pre, post, shadow = (check_ms(k, d[k]) for k in ("pre_ms", "post_ms", "shadow_ms"))
@@ -137,6 +167,7 @@ def _sorter_plan(d: Any, n_amp: int) -> SorterPlan:
         post,
         shadow,
         sorting,
+        _spike_widths(d.get("spike_width_s"), n_amp),
     )
 
 
@@ -221,6 +252,9 @@ def apply_restore(device: AllegoDevice, plan: RestorePlan) -> None:
     _restore_thresholds(engine, s.weak, weak=True)
     engine.set_window(s.pre_ms, s.post_ms)
     engine.set_shadow(s.shadow_ms)
+    ntv = engine.ntv_idxs
+    for (lo, hi), rows in _groups(s.spike_width_s[:, 0], s.spike_width_s[:, 1]):
+        engine.set_spike_width([lo, hi], ntv[rows].tolist())
     engine.set_sorting(s.sorting)
     device.outputs.apply_restore(plan.outputs)
     device.recording_config = plan.recording
