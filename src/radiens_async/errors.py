@@ -10,6 +10,7 @@ or grpcio exception::
     │   └── DeadlineExceeded            the call did not finish within its deadline (TimeoutError)
     ├── RemoteError(status, message)    the hub answered with an error status
     │   ├── InvalidArgument             a bad value (also a ValueError, like the documented API)
+    │   │   ├── WrongType               a value of the wrong type (also a TypeError)
     │   │   └── OutOfRange              a time range the data (e.g. the live cache) cannot cover
     │   ├── NotFound                    unknown file, dataset, job, port, sensor ... (LookupError)
     │   ├── AlreadyExists               a target that exists and was not forced
@@ -46,6 +47,7 @@ __all__ = [
     "TransportError",
     "Unauthenticated",
     "Unavailable",
+    "WrongType",
 ]
 
 
@@ -88,6 +90,12 @@ class RemoteError(RadiensError):
 
 class InvalidArgument(RemoteError, ValueError):
     """A value was refused (out of range, unknown name, wrong type of value)."""
+
+
+class WrongType(InvalidArgument, TypeError):
+    """A value of the wrong type (``None``, a bool or a str for a number ...): an
+    :class:`InvalidArgument` like every refusal, and a ``TypeError`` as Python's own type
+    checks raise (code that caught ``TypeError`` still does)."""
 
 
 class OutOfRange(InvalidArgument):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import math
+import numbers
 import os
 import warnings
 from collections.abc import AsyncGenerator, Mapping, Sequence
@@ -26,6 +26,17 @@ from radiens_async.client.transport import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TI
 from radiens_async.client.workspace import AsyncWorkspaceClient
 from radiens_async.errors import ClientClosed, InvalidArgument
 from radiens_async.models.allego_state import AllegoState, RecordingConfig
+from radiens_async.models.argument_checks import (
+    LONGEST_RECORDING_SUFFIX,
+    WrongType,
+    check_bool,
+    check_float,
+    check_int,
+    check_int_list,
+    check_name_length,
+    check_optional_int,
+    check_str,
+)
 from radiens_async.models.channel_metadata import ChannelMetadata
 from radiens_async.models.ground_truth import SimGroundTruth
 from radiens_async.models.instrument_outputs import StimTrigger
@@ -231,14 +242,17 @@ class AsyncAllegoClient(AsyncHubClient):
             raise :class:`~radiens_async.errors.FailedPrecondition` ("no ... hardware
             detected") and change nothing.
         seed : int, optional
-            Simulator seed (same seed, same samples). Default: the hub's seed.
+            Simulator seed in ``[0, 2**63 - 1]`` (same seed, same samples). Default: the hub's
+            seed.
         num_channels : int, optional
             Simulated amplifier channels: 16, 32, 64, 128 or a multiple of 128 up to 1024.
 
         Raises
         ------
         InvalidArgument
-            Unknown mode name, or a channel count the simulator cannot lay out.
+            Unknown mode name, a mode that is not a str / int / SystemMode (``None``), a seed or
+            channel count that is not an int in range, or a channel count the simulator cannot
+            lay out.
         FailedPrecondition
             A hardware mode (no hardware is attached).
 
@@ -251,7 +265,9 @@ class AsyncAllegoClient(AsyncHubClient):
         >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
         ...     await allego.restart("sim-spikes", seed=7)
         """
-        system_mode = parse_system_mode(mode)
+        system_mode = _checked_system_mode(mode)
+        seed = check_optional_int("seed", seed, low=0, bits=64)
+        num_channels = check_optional_int("num_channels", num_channels, low=1, bits=32)
         backend = await self._get_backend()
         if seed is not None or num_channels is not None:
             require(
@@ -367,20 +383,23 @@ class AsyncAllegoClient(AsyncHubClient):
         >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
         ...     await allego.set_recording_config("~/radix/data", "my_base_name", 0, True)
         """
-        if isinstance(datasource_idx, bool) or not isinstance(datasource_idx, int):
-            raise InvalidArgument(f"datasource_idx must be an int, got {datasource_idx!r}")
-        if not isinstance(datasource_name, str):
-            raise InvalidArgument(f"datasource_name must be a str, got {datasource_name!r}")
-        if datasource_idx < 0:
-            raise InvalidArgument(f"datasource_idx must be >= 0, got {datasource_idx}")
-        if not str(datasource_path):
-            raise InvalidArgument("datasource_path must not be empty")
+        datasource_idx = check_int("datasource_idx", datasource_idx, low=0, bits=64)
+        check_str("datasource_name", datasource_name)
+        check_name_length(
+            "datasource_name",
+            f"{datasource_name}_{datasource_idx}",
+            longest_suffix=LONGEST_RECORDING_SUFFIX,
+        )
+        check_bool("is_time_stamp", is_time_stamp)
+        if not isinstance(datasource_path, str | os.PathLike):
+            raise InvalidArgument(f"datasource_path must be a str or path, got {datasource_path!r}")
+        check_str("datasource_path", os.fspath(datasource_path))
         path = _local_abspath(datasource_path)
         config = RecordingConfig(
             path=str(path),
             base_name=datasource_name,
             index=datasource_idx,
-            time_stamp=bool(is_time_stamp),
+            time_stamp=is_time_stamp,
         )
         await (await self._get_backend()).set_recording_config(config)
 
@@ -414,9 +433,10 @@ class AsyncAllegoClient(AsyncHubClient):
         >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
         ...     await allego.set_sampling_freq(12500)
         """
-        if isinstance(fs, bool) or not isinstance(fs, int | float):
-            raise InvalidArgument(f"sampling frequency must be a number, got {fs!r}")
-        await (await self._get_backend()).set_sampling_freq(float(fs))
+        fs = check_float(
+            "sampling frequency fs", fs, low=0, high=1e6, low_open=True, unit="samples/s"
+        )
+        await (await self._get_backend()).set_sampling_freq(fs)
 
     async def get_stream_loop_dur_ms(self) -> float:
         """The stream loop duration in milliseconds (convert to seconds before sleeping on it).
@@ -478,6 +498,10 @@ class AsyncAllegoClient(AsyncHubClient):
         >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
         ...     await allego.set_sensor('A', 'smart-32', '4x8-32')
         """
+        if port is None or isinstance(port, bool):
+            raise InvalidArgument(f"port must be a port name 'A'..'H', got {port!r}")
+        check_str("headstage_id", headstage_id)
+        check_str("probe_id", probe_id)
         port_enum = Port.parse(port)
         status = await self.get_status()
         if port_enum not in status.port_num_channels:
@@ -543,8 +567,7 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     sig.data.shape, sig.time_range
         ((38, 3000), [1.2, 1.3])
         """
-        if max_samples < 0:
-            raise InvalidArgument(f"max_samples must be >= 0, got {max_samples}")
+        max_samples = check_int("max_samples", max_samples, low=0, bits=64)
         return await (await self._get_backend()).get_signals(self.component_id, max_samples)
 
     async def stream_signals(
@@ -598,10 +621,13 @@ class AsyncAllegoClient(AsyncHubClient):
             raise InvalidArgument(
                 f"start must be 'head', 'oldest' or a sample index, got {start!r}"
             )
-        if not 0 < max_lag_s <= 60:
-            raise InvalidArgument(f"max_lag_s must be in (0, 60] seconds, got {max_lag_s!r}")
+        if isinstance(start, int):
+            start = check_int("start (from_sample)", start, low=0, bits=64)
+        sys_idxs = check_int_list("channels", channels, low=0, bits=32)
+        max_chunk_samples = check_int("max_chunk_samples", max_chunk_samples, low=0, bits=32)
+        max_lag_s = check_float("max_lag_s", max_lag_s, low=0, high=60, low_open=True, unit="s")
         backend = await self._get_backend()
-        chunks = backend.stream_signals(start, list(channels or ()), max_chunk_samples, max_lag_s)
+        chunks = backend.stream_signals(start, sys_idxs, max_chunk_samples, max_lag_s)
         try:
             async for chunk in chunks:
                 yield chunk
@@ -620,10 +646,19 @@ class AsyncAllegoClient(AsyncHubClient):
 
         Examples
         --------
+        Raises
+        ------
+        InvalidArgument
+            A sample index that is not an int in ``[0, 2**63 - 1]``.
+
+        Examples
+        --------
         >>> async with AsyncAllegoClient() as allego:  # doctest: +SKIP
         ...     truth = await allego.get_ground_truth()
         ...     truth.spikes_table().head()
         """
+        start_sample = check_int("start_sample", start_sample, low=0, bits=64)
+        stop_sample = check_int("stop_sample", stop_sample, low=0, bits=64)
         backend = await self._get_backend()
         require(
             backend.capabilities,
@@ -733,8 +768,7 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     fired.sample_index, fired.fired_sys_chan_idxs
         (61230, (6,))
         """
-        if isinstance(trigger, bool) or not isinstance(trigger, int):
-            raise InvalidArgument(f"trigger must be an int (keypress 1..8), got {trigger!r}")
+        trigger = check_int("trigger (a keypress trigger)", trigger, low=1, high=8, bits=32)
         return await (await self._get_backend()).set_manual_stim_trigger(trigger)
 
     # -- digital and analog out --------------------------------------------------------------
@@ -836,14 +870,19 @@ class AsyncAllegoClient(AsyncHubClient):
         ...     (await allego.set_analog_out_high_pass(500, True))["high_pass"]
         {'enable': True, 'cutoff_freq': 500.0}
         """
-        if isinstance(cutoff_freq, bool) or not isinstance(cutoff_freq, int | float):
-            raise InvalidArgument(f"cutoff_freq must be a number of Hz, got {cutoff_freq!r}")
-        if not math.isfinite(cutoff_freq) or cutoff_freq < 0:
-            raise InvalidArgument(f"cutoff_freq must be finite and >= 0 Hz, got {cutoff_freq!r}")
-        if not isinstance(enable, bool):
-            raise InvalidArgument(f"enable must be True or False, got {enable!r}")
+        cutoff_hz = check_float("cutoff_freq", cutoff_freq, low=0, unit="Hz")
+        check_bool("enable", enable)
         backend = await self._get_backend()
-        return await backend.set_analog_out_high_pass(float(cutoff_freq), enable)
+        return await backend.set_analog_out_high_pass(cutoff_hz, enable)
+
+
+def _checked_system_mode(mode: object) -> SystemMode:
+    """``parse_system_mode`` with every refusal an ``InvalidArgument`` (``None`` too)."""
+    if isinstance(mode, bool) or not isinstance(mode, str | numbers.Real | SystemMode):
+        raise WrongType(
+            f"mode must be a SystemMode, its int value or a name such as 'sim-spikes', got {mode!r}"
+        )
+    return parse_system_mode(mode)
 
 
 def _local_abspath(path: str | os.PathLike[str]) -> str:

@@ -13,7 +13,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 import os
 import textwrap
 from collections.abc import Callable, Coroutine
@@ -28,6 +27,13 @@ from radiens_async.client.dsp_job import DspJob
 from radiens_async.client.signal_metrics import AsyncSignalMetricsClient
 from radiens_async.client.spikes import AsyncSpikesClient
 from radiens_async.errors import InvalidArgument
+from radiens_async.models.argument_checks import (
+    check_bool,
+    check_float,
+    check_int,
+    check_name_length,
+    check_str,
+)
 from radiens_async.models.converters.jobs import job_status_to_model
 from radiens_async.models.dsp_job import JobStatus
 from radiens_async.utils.constants import DEFAULT_HUB
@@ -84,23 +90,18 @@ def _path(name: str, value: object) -> str:
     text = os.fspath(value)
     if not isinstance(text, str) or not text:
         raise InvalidArgument(f"{name} must be a non-empty path")
-    return str(Path(text).expanduser().absolute())
+    check_str(name, text)
+    path = Path(text).expanduser().absolute()
+    check_name_length(name, path.name)  # the hub checks the exact names of every output
+    return str(path)
 
 
 def _number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidArgument(f"{name} must be a number, not {value!r}")
-    if not math.isfinite(value):
-        raise InvalidArgument(f"{name} must be finite, not {value!r}")
-    return float(value)
+    return check_float(name, value)
 
 
-def _integer(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgument(f"{name} must be an integer, not {value!r}")
-    if not -(2**31) <= value < 2**31:
-        raise InvalidArgument(f"{name} is out of range: {value}")
-    return int(value)
+def _integer(name: str, value: object, low: int | None = None) -> int:
+    return check_int(name, value, low=low, bits=32)
 
 
 def _band(low_cutoff_freq: object, high_cutoff_freq: object) -> curate_pb2.BandParams:
@@ -169,7 +170,7 @@ class AsyncCurateClient(AsyncHubClient):
         request = curate_pb2.DspRequest(
             source_path=_path("source_path", source_path),
             target_path=_path("target_path", target_path),
-            force=bool(force),
+            force=check_bool("force", force),
         )
         getattr(request, op).CopyFrom(params)
         reply = await self._curate_call("SubmitDsp", request)
@@ -402,7 +403,7 @@ class AsyncCurateClient(AsyncHubClient):
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
         ...     job = await curate.dsp_time_decimate(3, "./rec", "./rec_dec")
         """
-        params = curate_pb2.DecimateParams(factor=_integer("decimate", decimate))
+        params = curate_pb2.DecimateParams(factor=_integer("decimate", decimate, low=2))
         return await self._submit("decimate", params, source_path, target_path, force, hub_name)
 
     @_job_doc("Reversed times, or a slice outside the file")
@@ -458,7 +459,7 @@ class AsyncCurateClient(AsyncHubClient):
             raise InvalidArgument(
                 f"target_channels must be a list of ints, not {target_channels!r}"
             )
-        idxs = [_integer("target_channels[i]", c) for c in target_channels]
+        idxs = [_integer(f"target_channels[{i}]", c, low=0) for i, c in enumerate(target_channels)]
         params = curate_pb2.SliceChannelsParams(sys_idxs=idxs)
         return await self._submit(
             "slice_channels", params, source_path, target_path, force, hub_name
@@ -525,7 +526,7 @@ class AsyncCurateClient(AsyncHubClient):
             source_path=_path("source_path", source_path),
             dest_path=_path("dest_path", dest_path),
             dest_file_type=type_text,
-            force=bool(force),
+            force=check_bool("force", force),
         )
         if nwb_subject:
             allowed = {"subject_id", "species", "sex", "age", "description"}
@@ -550,7 +551,8 @@ class AsyncCurateClient(AsyncHubClient):
         >>> async with AsyncCurateClient() as curate:  # doctest: +SKIP
         ...     job = await curate.get_job("CAR__3a0c-942e")
         """
-        reply = await self._curate_call("GetJob", curate_pb2.JobRequest(job_id=str(job_id)))
+        job_id = check_str("job_id", job_id, max_len=1024)
+        reply = await self._curate_call("GetJob", curate_pb2.JobRequest(job_id=job_id))
         return DspJob(self._transport, job_status_to_model(reply))
 
     async def list_jobs(self) -> list[JobStatus]:

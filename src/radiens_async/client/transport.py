@@ -4,10 +4,9 @@ maps every failure to :mod:`radiens_async.errors` (through :func:`map_error`, th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from radiens_async._generated.radiens.v1 import (
@@ -184,56 +183,122 @@ class HubTransport:
         except Exception as exc:
             raise map_error(exc, where=str(self.address)) from exc
 
-    @contextlib.asynccontextmanager
-    async def open_stream(
+    async def stream(
         self,
         stub_factory: Callable[[TunedChannel], Any],
         method_name: str,
         request: Any,
         *,
         window: int | None = None,
-    ) -> AsyncIterator[AsyncIterator[Any]]:
-        """Open a server-streaming call on a channel of its own.
+    ) -> AsyncGenerator[Any, None]:
+        """The messages of a server-streaming call, on a channel of its own.
 
         Bulk streams get their own HTTP/2 connection so that a slow consumer's flow-control
         window never stalls control calls; ``window`` sets that connection's flow-control
-        window in bytes (see :func:`flow_window_bytes`). Leaving the block cancels the call
-        (RST_STREAM) and closes that connection.
+        window in bytes (see :func:`flow_window_bytes`). The connection sends keepalive pings,
+        so a frozen or vanished hub ends the stream with :class:`ConnectError` within
+        :func:`~radiens_async.client.tuned_channel.keepalive_bound_s` seconds.
+
+        This generator alone owns the call and its connection: however it is left (the end of
+        the stream, ``aclose()`` after a ``break``, an exception thrown in, cancellation,
+        finalisation by the event loop when it is abandoned, loop shutdown) it resets the call
+        (RST_STREAM) and closes the connection, without waiting for the hub. Its cleanup never
+        suspends, so closing it from the loop's shutdown hooks is safe in any order.
+
+        Raises
+        ------
+        ConnectError
+            The hub cannot be reached, or the connection broke (keepalive unanswered).
+        RadiensError
+            The hub's status for the call, mapped by :func:`map_error`.
+
+        Examples
+        --------
+        >>> messages = transport.stream(neurons_grpc.NeuronsStub, "StreamSpikes", request)
+        >>> async with contextlib.aclosing(messages):  # doctest: +SKIP
+        ...     async for message in messages:
+        ...         ...
         """
         await self.open()
         where = str(self.address)
         channel = TunedChannel(self.address.host, self.address.port, window=window, ssl=self.ssl)
+        call: Any = None
         try:
-            call = getattr(stub_factory(channel), method_name).open(metadata=self.metadata)
             try:
-                stream = await call.__aenter__()
-                await stream.send_message(request, end=True)
-            except asyncio.CancelledError:
-                raise
+                call = getattr(stub_factory(channel), method_name).open(metadata=self.metadata)
+                await call.__aenter__()
+                await call.send_message(request, end=True)
             except Exception as exc:
                 raise map_error(exc, where=where) from exc
+            while True:
+                try:
+                    message = await call.recv_message()
+                except Exception as exc:
+                    raise map_error(exc, where=where) from exc
+                if message is None:
+                    break
+                yield message  # what the consumer throws in here is its own: never mapped
+            ending, call = call, None
             try:
-                yield _mapped_messages(stream, where)
-            except BaseException as exc:
-                # the consumer left early or failed: reset the stream, keep its exception
-                with contextlib.suppress(Exception):
-                    await call.__aexit__(type(exc), exc, exc.__traceback__)
-                raise
-            try:
-                await call.__aexit__(None, None, None)
-            except asyncio.CancelledError:
-                raise
+                await ending.__aexit__(None, None, None)  # reads the trailers: the status
             except Exception as exc:
                 raise map_error(exc, where=where) from exc
+        except BaseException as exc:
+            if call is not None:
+                _reset_call(call, exc)
+            raise
         finally:
             channel.close()
 
+    def open_stream(
+        self,
+        stub_factory: Callable[[TunedChannel], Any],
+        method_name: str,
+        request: Any,
+        *,
+        window: int | None = None,
+    ) -> StreamScope:
+        """:meth:`stream` as an async context manager: leaving the block closes the stream.
 
-async def _mapped_messages(stream: Any, where: str) -> AsyncIterator[Any]:
+        Examples
+        --------
+        >>> async with transport.open_stream(stub, "StreamJobProgress", request) as messages:
+        ...     async for message in messages:  # doctest: +SKIP
+        ...         ...
+        """
+        return StreamScope(self.stream(stub_factory, method_name, request, window=window))
+
+
+class StreamScope:
+    """Closes a :meth:`HubTransport.stream` generator when the ``async with`` block ends.
+
+    A plain class rather than an ``asynccontextmanager``: a generator-based context manager
+    inside an async generator is closed by the loop's shutdown hooks on its own, after which
+    the outer generator's exit fails with "generator didn't stop after athrow()".
+    """
+
+    def __init__(self, messages: AsyncGenerator[Any, None]) -> None:
+        self.messages = messages
+
+    async def __aenter__(self) -> AsyncGenerator[Any, None]:
+        return self.messages
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.messages.aclose()
+
+
+def _reset_call(call: Any, exc: BaseException) -> None:
+    """Reset ``call`` (RST_STREAM) and release it, without suspending.
+
+    grpclib's ``Stream.__aexit__`` never awaits when it is given an exception (it resets the
+    stream with ``reset_nowait``), so it is driven here by hand; were it ever to suspend it is
+    abandoned (closing the connection right after ends the call on the hub anyway).
+    """
+    step = call.__aexit__(type(exc), exc, exc.__traceback__)
     try:
-        async for message in stream:
-            yield message
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        raise map_error(exc, where=where) from exc
+        step.send(None)
+    except StopIteration:
+        return
+    except Exception:
+        return
+    step.close()

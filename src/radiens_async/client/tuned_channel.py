@@ -16,11 +16,19 @@ busy machine, where every copy misses the caches).
 
 All of this touches dependency internals, so each part is guarded by the versions it was checked
 against and falls back to stock behaviour otherwise (tests cover both paths).
+
+Every channel also sends HTTP/2 keepalive pings (:data:`KEEPALIVE_INTERVAL_S`, answered within
+:data:`KEEPALIVE_TIMEOUT_S`), so a frozen or vanished hub closes the connection within
+:func:`keepalive_bound_s` seconds and a stream on it fails with ``ConnectError`` instead of
+waiting forever. ``RADIENS_HUB_KEEPALIVE_S`` overrides them (``"interval"`` or
+``"interval,timeout"`` in seconds, ``"off"`` to disable).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
 from collections import deque
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -33,6 +41,8 @@ from h2.frame_buffer import FrameBuffer
 from h2.settings import SettingCodes
 from hyperframe.exceptions import InvalidDataError, InvalidFrameError
 from hyperframe.frame import DataFrame, Frame
+
+from radiens_async.errors import InvalidArgument
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +57,89 @@ _GRPCLIB_CHECKED = ("0.4",)
 _HYPERFRAME_CHECKED = ("6.0", "6.1")
 _H2_CHECKED = ("4.4",)
 FRAME_HEADER_BYTES = 9
+
+#: seconds between keepalive pings on every hub connection (idle or streaming)
+KEEPALIVE_INTERVAL_S = 2.0
+#: seconds a ping may go unanswered before the connection is closed as dead
+KEEPALIVE_TIMEOUT_S = 3.0
+#: the shortest interval a client may choose: the hub accepts pings every 0.5 s or slower
+MIN_KEEPALIVE_INTERVAL_S = 1.0
+ENV_KEEPALIVE = "RADIENS_HUB_KEEPALIVE_S"
+
+
+def keepalive_settings() -> tuple[float, float] | None:
+    """``(interval, timeout)`` of the keepalive pings in seconds; ``None`` when disabled.
+
+    Defaults to (:data:`KEEPALIVE_INTERVAL_S`, :data:`KEEPALIVE_TIMEOUT_S`);
+    ``RADIENS_HUB_KEEPALIVE_S`` overrides them with ``"interval"``, ``"interval,timeout"`` or
+    ``"off"``.
+
+    Raises
+    ------
+    InvalidArgument
+        The variable is not two finite numbers, or the interval is below
+        :data:`MIN_KEEPALIVE_INTERVAL_S` (the hub would refuse such pings) or the timeout is
+        not positive.
+
+    Examples
+    --------
+    >>> keepalive_settings()  # doctest: +SKIP
+    (2.0, 3.0)
+    """
+    raw = os.environ.get(ENV_KEEPALIVE, "").strip()
+    if not raw:
+        return KEEPALIVE_INTERVAL_S, KEEPALIVE_TIMEOUT_S
+    if raw.lower() in ("off", "0", "none", "false"):
+        return None
+    parts = [part.strip() for part in raw.split(",")]
+    try:
+        if len(parts) > 2:
+            raise ValueError(raw)
+        interval = float(parts[0])
+        timeout = float(parts[1]) if len(parts) == 2 else KEEPALIVE_TIMEOUT_S
+    except ValueError:
+        raise InvalidArgument(
+            f"{ENV_KEEPALIVE}: expected 'interval[,timeout]' in seconds or 'off', got {raw!r}"
+        ) from None
+    if not (math.isfinite(interval) and interval >= MIN_KEEPALIVE_INTERVAL_S):
+        raise InvalidArgument(
+            f"{ENV_KEEPALIVE}: the interval must be >= {MIN_KEEPALIVE_INTERVAL_S:g} s, got {raw!r}"
+        )
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise InvalidArgument(f"{ENV_KEEPALIVE}: the timeout must be > 0 s, got {raw!r}")
+    return interval, timeout
+
+
+def keepalive_bound_s() -> float | None:
+    """The longest a dead hub goes unnoticed on a connection (interval + timeout), or
+    ``None`` when keepalive is off."""
+    settings = keepalive_settings()
+    return None if settings is None else settings[0] + settings[1]
+
+
+def channel_config(window: int | None = None) -> Configuration:
+    """The grpclib configuration of a hub connection: flow-control windows (``window`` bytes,
+    default 32/64 MiB) and keepalive pings (:func:`keepalive_settings`).
+
+    The pings go on while no data is sent and with no call open, so an idle control channel
+    notices a dead hub too (the hub is configured to accept them).
+    """
+    windows: dict[str, Any] = {
+        "http2_connection_window_size": CONNECTION_WINDOW if window is None else window,
+        "http2_stream_window_size": STREAM_WINDOW if window is None else window,
+    }
+    settings = keepalive_settings()
+    if settings is None:
+        return Configuration(**windows)
+    interval, timeout = settings
+    return Configuration(
+        _keepalive_time=interval,
+        _keepalive_timeout=timeout,
+        _keepalive_permit_without_calls=True,
+        _http2_max_pings_without_data=0,  # 0: unlimited (a server stream never sends data)
+        _http2_min_sent_ping_interval_without_data=interval,
+        **windows,
+    )
 
 
 def _version_ok(package: str, checked: tuple[str, ...]) -> bool:
@@ -213,7 +306,8 @@ def can_tune_frames() -> bool:
 
 
 class TunedChannel(Channel):
-    """``grpclib.client.Channel`` with large frames and windows for sample streams.
+    """``grpclib.client.Channel`` with large frames and windows for sample streams, and
+    keepalive pings (:func:`channel_config`).
 
     Must be created inside the running event loop (grpclib binds the loop at construction).
 
@@ -225,13 +319,7 @@ class TunedChannel(Channel):
     """
 
     def __init__(self, host: str, port: int, *, window: int | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault(
-            "config",
-            Configuration(
-                http2_connection_window_size=CONNECTION_WINDOW if window is None else window,
-                http2_stream_window_size=STREAM_WINDOW if window is None else window,
-            ),
-        )
+        kwargs.setdefault("config", channel_config(window))
         super().__init__(host, port, **kwargs)
         self.tuned = can_tune_frames()
         if not self.tuned:

@@ -21,6 +21,7 @@ from radiens_async.client.spike_sorter import AsyncSpikeSorterClient
 from radiens_async.client.spikes import AsyncSpikesClient
 from radiens_async.client.videre_calls import calls_for
 from radiens_async.errors import InvalidArgument, NotFound
+from radiens_async.models.argument_checks import check_bool, check_float, check_int, check_str
 from radiens_async.models.converters.datasets import dataset_metadata_to_model
 from radiens_async.models.converters.videre import (
     dataset_ids_frame,
@@ -38,10 +39,31 @@ class DatasetNotFound(NotFound, ValueError):
     """A requested dataset is not linked (a ``NotFound``, and a ``ValueError`` as documented)."""
 
 
-def _path_text(path: str | Path) -> str:
+def _path_text(path: str | Path, name: str = "path") -> str:
     if not isinstance(path, str | Path):
-        raise InvalidArgument(f"path must be a str or Path, got {type(path).__name__}")
-    return str(Path(path).expanduser().resolve())
+        raise InvalidArgument(f"{name} must be a str or Path, got {type(path).__name__}")
+    check_str(name, str(path))
+    try:
+        return str(Path(path).expanduser().resolve())
+    except (OSError, RuntimeError) as exc:  # a symlink loop, an unreadable parent
+        raise InvalidArgument(f"{name} {str(path)!r} cannot be resolved: {exc}") from None
+
+
+def _summa_id(summa_id: object) -> str:
+    """The session name (``None``: ``'default'``)."""
+    return "default" if summa_id is None else check_str("summa_id", summa_id, max_len=1024)
+
+
+def _str_list(name: str, values: object) -> list[str]:
+    if not isinstance(values, list):
+        raise InvalidArgument(f"{name} must be a list")
+    return [check_str(f"{name}[{i}]", v, max_len=1024) for i, v in enumerate(values)]
+
+
+def _sequence(name: str, values: object) -> Sequence[object]:
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        raise InvalidArgument(f"{name} must be a str or a sequence of str, got {values!r}")
+    return values
 
 
 class AsyncVidereClient(AsyncHubClient):
@@ -120,7 +142,8 @@ class AsyncVidereClient(AsyncHubClient):
         NotFound
             The file does not exist.
         InvalidArgument
-            Unknown or unsupported file type, or a corrupt file.
+            An empty path, a directory, a name too long, an unknown or unsupported file type, a
+            corrupt file, or a non-bool ``calc_metrics`` / ``force``.
         FailedPrecondition
             The hub lacks the optional reader the format needs (neo / pynwb).
 
@@ -131,7 +154,9 @@ class AsyncVidereClient(AsyncHubClient):
         ('allego_0', 30000.0)
         """
         request = videre_pb2.LinkRequest(
-            path=_path_text(path), calc_metrics=bool(calc_metrics), force=bool(force)
+            path=_path_text(path),
+            calc_metrics=check_bool("calc_metrics", calc_metrics),
+            force=check_bool("force", force),
         )
         meta = dataset_metadata_to_model(await self._videre("LinkDataFile", request))
         self._metadata_cache[meta.id] = meta
@@ -178,11 +203,9 @@ class AsyncVidereClient(AsyncHubClient):
         self._check_hub(hub_name)
         ref = videre_pb2.DatasetRef()
         if dataset_idx is not None:
-            if isinstance(dataset_idx, bool) or not isinstance(dataset_idx, int):
-                raise InvalidArgument(f"dataset_idx must be an int, got {dataset_idx!r}")
-            ref.index = dataset_idx
+            ref.index = check_int("dataset_idx", dataset_idx, low=0, bits=64)
         elif dataset_id is not None:
-            ref.dataset_id = str(dataset_id)
+            ref.dataset_id = check_str("dataset_id", dataset_id, max_len=1024)
         elif isinstance(path, str | Path):
             ref.path = _path_text(path)
         else:
@@ -267,7 +290,11 @@ class AsyncVidereClient(AsyncHubClient):
                     )
                 ids.append(str(table.loc[i, "dataset ID"]))
         elif dataset_id is not None:
-            ids = [dataset_id] if isinstance(dataset_id, str) else [str(d) for d in dataset_id]
+            ids = (
+                [check_str("dataset_id", dataset_id, max_len=1024)]
+                if isinstance(dataset_id, str)
+                else _str_list("dataset_id", list(_sequence("dataset_id", dataset_id)))
+            )
         elif path is not None:
             paths = [path] if isinstance(path, str | Path) else list(path)
             for p in paths:
@@ -367,6 +394,9 @@ class AsyncVidereClient(AsyncHubClient):
         """
         if not isinstance(req_dir, str | Path):
             raise InvalidArgument(f"req_dir must be a str or Path, got {type(req_dir).__name__}")
+        check_str("req_dir", str(req_dir), non_empty=False)
+        check_str("sort_by", sort_by)
+        check_str("include", include)
         request = videre_pb2.ListDirRequest(
             directory=str(req_dir),  # the hub expands ~ (its own files)
             sort_by=sort_by,
@@ -415,12 +445,11 @@ class AsyncVidereClient(AsyncHubClient):
         >>> st = await videre.summa_launch_session_analysis('s1', ['a', 'b'])  # doctest: +SKIP
         """
         self._check_hub(hub_name)
-        if not isinstance(dataset_ids, list):
-            raise InvalidArgument("dataset_ids must be a list")
+        ids = _str_list("dataset_ids", dataset_ids)
         request = videre_pb2.SummaLaunchRequest(
-            summa_id=summa_id or "default",
-            dataset_ids=[str(d) for d in dataset_ids],
-            bin_dur_sec=float(bin_dur_sec),
+            summa_id=_summa_id(summa_id),
+            dataset_ids=ids,
+            bin_dur_sec=check_float("bin_dur_sec", bin_dur_sec, low=0, low_open=True, unit="s"),
         )
         return summa_status_to_model(await self._summa("Launch", request))
 
@@ -435,11 +464,11 @@ class AsyncVidereClient(AsyncHubClient):
         True
         """
         self._check_hub(hub_name)
-        request = videre_pb2.SummaRef(summa_id=summa_id or "default")
+        request = videre_pb2.SummaRef(summa_id=_summa_id(summa_id))
         return summa_status_to_model(await self._summa("Status", request))
 
     async def _analysis(self, summa_id: str | None, part: str) -> SummaAnalysis:
-        request = videre_pb2.SummaAnalysisRequest(summa_id=summa_id or "default", part=part)
+        request = videre_pb2.SummaAnalysisRequest(summa_id=_summa_id(summa_id), part=part)
         return summa_analysis_to_model(await self._summa("Analysis", request))
 
     async def summa_get_session_aggregate_statistics(
@@ -476,10 +505,8 @@ class AsyncVidereClient(AsyncHubClient):
         self._check_hub(hub_name)
         if dataset_ids is None:
             part = "dsource:all"
-        elif isinstance(dataset_ids, list):
-            part = "dsource:" + "".join(f"{d}," for d in dataset_ids)
         else:
-            raise InvalidArgument("dataset_ids must be a list")
+            part = "dsource:" + "".join(f"{d}," for d in _str_list("dataset_ids", dataset_ids))
         return await self._analysis(summa_id, part)
 
     async def summa_list_sessions(

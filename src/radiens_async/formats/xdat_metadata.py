@@ -15,13 +15,14 @@ from __future__ import annotations
 import copy
 import math
 import re
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from radiens_async.errors import FormatError
+from radiens_async.errors import FormatError, InvalidArgument
 
 __all__ = [
     "CHAN_TYPE_CODES",
@@ -30,6 +31,7 @@ __all__ = [
     "XdatChannel",
     "XdatMetadata",
     "XdatPaths",
+    "check_ranges",
     "format_start_time",
     "parse_start_time",
     "signal_kind_of_code",
@@ -121,7 +123,7 @@ def xdat_paths(path: str | Path) -> XdatPaths:
         json_path = p.with_name(stem + ".xdat.json") if stem else p
     base = json_path.name.split(".")[0]
     if not base:
-        raise ValueError(f"XDAT path {str(path)!r} has an empty base name")
+        raise InvalidArgument(f"XDAT path {str(path)!r} has an empty base name")
     return XdatPaths(
         json_path,
         json_path.with_name(base + "_data.xdat"),
@@ -504,6 +506,58 @@ def _pair(value: Any, path: str, where: str, integer: bool) -> tuple[Any, Any]:
     if not (isinstance(value, list) and len(value) == 2 and all(check(v) for v in value)):
         raise FormatError(f"{where}{path} must be a list of 2 {what}, found {_describe(value)}")
     return value[0], value[1]
+
+
+def check_ranges(md: XdatMetadata, where: str = "") -> None:
+    """Check that ``t_range`` and ``timestamp_range`` describe the samples ``shape`` declares.
+
+    The sample-index span of ``timestamp_range`` covers at least ``n_samples`` (more when the
+    recording has gaps). ``t_range`` lasts between ``(n_samples - 1) / fs`` (Radiens: first to
+    last sample) and the index span over ``fs`` (our writer: ``n_samples / fs`` without gaps),
+    within float rounding.
+
+    Parameters
+    ----------
+    md : XdatMetadata
+        Parsed metadata.
+    where : str
+        Prefix of the message (the file).
+
+    Raises
+    ------
+    FormatError
+        The ranges contradict ``shape`` and ``samp_freq``.
+
+    Examples
+    --------
+    >>> doc = {"status": {"samp_freq": 1000, "shape": [5, 1], "t_range": [0, 9.0],
+    ...                   "timestamp_range": [0, 4],
+    ...                   "start_time": "2024-07-01T13:04:49-04:00"},
+    ...        "sapiens_base": {"biointerface_map": {"chan_name": ["a"],
+    ...                         "ntv_chan_name": ["A-000"], "chan_type": ["ai0"]}}}
+    >>> check_ranges(XdatMetadata.from_json_dict(doc))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    radiens_async.errors.FormatError: status.t_range [0.0, 9.0] lasts 9 s = 9000 samples at ...
+    """
+    n, fs = md.n_samples, md.fs
+    ts0, ts1 = md.timestamp_range
+    span = ts1 - ts0 + 1
+    if n > 0 and span < n:
+        raise FormatError(
+            f"{where}status.timestamp_range {[ts0, ts1]} spans {span} sample indices but"
+            f" status.shape holds {n} samples"
+        )
+    t0, t1 = md.t_range
+    duration = (t1 - t0) * fs  # in samples
+    slack = 0.01 + 8 * sys.float_info.epsilon * max(abs(t0), abs(t1)) * fs
+    longest = max(span, n, 1)
+    if not n - 1 - slack <= duration <= longest + slack:
+        raise FormatError(
+            f"{where}status.t_range {[t0, t1]} lasts {t1 - t0:g} s = {duration:g} samples at"
+            f" status.samp_freq {fs:g} Hz, but status.shape holds {n} samples"
+            f" (expected {max(n - 1, 0)}..{longest} samples)"
+        )
 
 
 def _parse(doc: Any, where: str) -> XdatMetadata:

@@ -18,7 +18,12 @@ import numpy as np
 import numpy.typing as npt
 
 from radiens_async.errors import FormatError
-from radiens_async.formats.xdat_metadata import XdatMetadata, XdatPaths, xdat_paths
+from radiens_async.formats.xdat_metadata import (
+    XdatMetadata,
+    XdatPaths,
+    check_ranges,
+    xdat_paths,
+)
 from radiens_async.formats.xdat_transpose import transpose_into
 
 if TYPE_CHECKING:
@@ -73,6 +78,7 @@ class XdatReader:
         n, n_ch = md.n_samples, md.n_channels
         _check_size(self.paths.data, n * n_ch * DATA_DTYPE.itemsize, "data", md)
         _check_size(self.paths.timestamp, n * TIMESTAMP_DTYPE.itemsize, "timestamp", md)
+        check_ranges(md, f"{self.paths.json}: ")
         self._data: npt.NDArray[np.float32] | None
         self._timestamps: npt.NDArray[np.int64] | None
         if n == 0:

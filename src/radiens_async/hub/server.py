@@ -46,6 +46,14 @@ MAX_MESSAGE_BYTES = 512 << 20
 # The acquisition thread must get the GIL back quickly when a worker thread (block synthesis,
 # spike sorting, a DSP job) holds it in Python code; CPython's default is 5 ms.
 GIL_SWITCH_INTERVAL_S = 0.001
+# accept the clients' keepalive pings (radiens_async.client.tuned_channel: every >= 1 s, with or
+# without calls or data); without these gRPC answers pings more often than every 5 minutes with
+# GOAWAY "too_many_pings". Pings closer than 0.5 s are strikes; 2 strikes close the connection.
+KEEPALIVE_SERVER_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 500),
+    ("grpc.http2.max_ping_strikes", 2),
+]
 SERVICES = [
     "radiens.v1.Hub",
     "radiens.v1.Allego",
@@ -155,6 +163,7 @@ class Hub:
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.so_reuseport", 0),
+                *KEEPALIVE_SERVER_OPTIONS,
             ],
         )
         notifier = LiveNotifier(asyncio.get_running_loop())
@@ -167,7 +176,7 @@ class Hub:
             allego_pb2_grpc.add_AllegoServicer_to_server,
             AllegoService(self.device, notifier),
             server,
-            pre_encoded={"StreamSignals"},
+            pre_encoded={"StreamSignals", "GetSignals"},
         )
         spike_notifier = LiveNotifier(asyncio.get_running_loop())
         self.device.spike_listeners.append(spike_notifier)

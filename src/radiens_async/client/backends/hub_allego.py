@@ -229,11 +229,14 @@ class HubAllegoBackend:
         status = await self._allego("GetStatus", common_pb2.Empty())
         n_rows = len(request.sys_idxs) or _total_channels(status)
         window = flow_window_bytes(n_rows * status.sample_freq * 4.0 * max_lag_s)
-        async with self._transport.open_stream(
+        messages = self._transport.stream(
             _signal_stream_stub, "StreamSignals", request, window=window
-        ) as messages:
+        )
+        try:
             async for message in messages:
                 yield chunk_to_model(message)
+        finally:
+            await messages.aclose()  # now, not when the loop gets round to finalising it
 
     async def get_ground_truth(self, start_sample: int, stop_sample: int) -> SimGroundTruth:
         """``Allego.GetGroundTruth`` (a ``radiens.v1`` extension)."""
@@ -372,14 +375,17 @@ class HubAllegoBackend:
             request.from_oldest = True
         else:
             request.from_seq = int(start)
-        async with self._transport.open_stream(
+        messages = self._transport.stream(
             neurons_grpc.NeuronsStub,
             "StreamSpikes",
             request,
             window=flow_window_bytes(SPIKE_STREAM_WINDOW),
-        ) as messages:
+        )
+        try:
             async for message in messages:
                 yield batch_to_model(message)
+        finally:
+            await messages.aclose()  # now, not when the loop gets round to finalising it
 
     async def convert_kilosort_output(self, paths: KilosortPaths) -> None:
         """``Neurons.ConvertKilosortOutput`` (long deadline: the hub reads the whole folder)."""

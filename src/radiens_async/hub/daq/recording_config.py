@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from radiens_async.errors import InvalidArgument, NotFound
+from radiens_async.models.argument_checks import LONGEST_RECORDING_SUFFIX, check_name_length
 
 _FORBIDDEN_IN_BASE = ("/", "\\", ".", "\0")
 
@@ -44,11 +45,16 @@ class RecordingConfig:
             )
         if index < 0:
             raise InvalidArgument(f"index must be >= 0, got {index}")
+        check_name_length(
+            "base name", f"{base_name}_{index}", longest_suffix=LONGEST_RECORDING_SUFFIX
+        )
         if not path:
             raise InvalidArgument("recording path must not be empty")
         directory = Path(path).expanduser()
         if not directory.is_absolute():
             raise InvalidArgument(f"recording path must be absolute, got {path!r}")
+        if len(os.fsencode(directory)) > 4095:
+            raise InvalidArgument(f"recording path is {len(str(directory))} characters long")
         if not directory.exists():
             raise NotFound(f"recording path {str(directory)!r} does not exist")
         if not directory.is_dir():

@@ -205,6 +205,11 @@ class DeviceSimulator:
         self._shared: ComponentSines | None = None
         self._units: list[SimUnit] = []
         self._trains: SpikeTrains | None = None
+        # ground truth is asked for from worker threads: its own trains (the same spikes, the
+        # trains are deterministic) so a query never shares block caches with the acquisition
+        # thread, and a lock so two queries do not share them either
+        self._truth_trains: SpikeTrains | None = None
+        self._truth_lock = threading.Lock()
         self._setup_mode()
 
         self._block: F32 = np.zeros((layout.n_channels, BLOCK_SAMPLES), dtype=np.float32)
@@ -427,7 +432,8 @@ class DeviceSimulator:
     def ground_truth(self, start: int, stop: int) -> NDArray[np.void]:
         """Spikes whose trough lies in samples ``[start, stop)``.
 
-        The trains are deterministic, so any range can be asked for, generated or not.
+        The trains are deterministic, so any range can be asked for, generated or not. Safe to
+        call from any thread; the cost grows with the range (the caller bounds it).
 
         Returns
         -------
@@ -436,9 +442,11 @@ class DeviceSimulator:
             and ``channel`` (int32, peak amplifier ntv index); sorted by sample index. Empty
             outside the spikes mode.
         """
-        if self._trains is None:
+        trains = self._truth_trains
+        if trains is None:
             return np.zeros(0, dtype=GROUND_TRUTH_DTYPE)
-        return self._trains.events(int(start), int(stop))
+        with self._truth_lock:
+            return trains.events(int(start), int(stop))
 
     # --- synthesis --------------------------------------------------------------------------
 
@@ -482,6 +490,7 @@ class DeviceSimulator:
             self._shared = _lfp_background(self._amp, fs, rng)
             self._units = make_units(self._amp, fs, self._seed, self._noise_uv)
             self._trains = SpikeTrains(self._units, fs, self._seed)
+            self._truth_trains = SpikeTrains(self._units, fs, self._seed)
 
     def _advance_to(self, block: int) -> None:
         """Make ``block`` current (prefetched if possible) and start building the next one."""

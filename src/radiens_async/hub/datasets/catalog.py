@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from radiens_async.errors import FailedPrecondition, InvalidArgument, NotFound
+from radiens_async.errors import FailedPrecondition, InvalidArgument, NotFound, RadiensError
 from radiens_async.formats.spikes_file import SpikesReader, spikes_paths
 from radiens_async.hub.datasets.describe import describe_source
 from radiens_async.hub.datasets.signal_view import LocalFile, SignalView
@@ -35,6 +35,7 @@ from radiens_async.hub.datasets.source import (
 )
 from radiens_async.hub.datasets.xdat_source import XdatSource
 from radiens_async.hub.store import HubStore
+from radiens_async.models.argument_checks import os_error_to_typed
 from radiens_async.models.dataset_metadata import DatasetMetadata
 from radiens_async.utils.enums import RadiensFileType
 
@@ -156,7 +157,7 @@ class DatasetCatalog:
         FailedPrecondition
             The reader the format needs (neo, pynwb) is not installed.
         """
-        dpath = resolve_dataset_path(path)
+        dpath = _resolve_for_link(path)
         if dpath.file_type == RadiensFileType.SPIKES:
             raise InvalidArgument(f"{dpath.path}: link the recording; its spikes come with it")
         with self._lock:
@@ -168,8 +169,11 @@ class DatasetCatalog:
             dataset_id = dpath.base_name
             if force or dataset_id in taken or dataset_id + SPIKES_ID_SUFFIX in taken:
                 dataset_id = f"{dpath.base_name}{FORCED_ID_SEPARATOR}{uuid.uuid4().hex[:9]}"
-            fingerprint = dpath.fingerprint()
-            source = open_source(dpath)  # the whole link fails (and nothing is stored) here
+            try:
+                fingerprint = dpath.fingerprint()
+                source = open_source(dpath)  # the whole link fails (and nothing is stored) here
+            except OSError as exc:
+                raise os_error_to_typed(exc, f"link {str(dpath.path)!r}") from None
             try:
                 spikes_id, spikes_fp, spikes_json = self._spikes_beside(dpath, dataset_id)
                 spikes_ids = (spikes_id,) if spikes_id else ()
@@ -226,8 +230,11 @@ class DatasetCatalog:
         """The ID of the first dataset linked from ``path`` (any spelling of it), or None."""
         try:
             canonical = str(resolve_dataset_path(path).path)
-        except (NotFound, InvalidArgument):
-            canonical = str(Path(path).expanduser().resolve())
+        except (NotFound, InvalidArgument, OSError):
+            try:
+                canonical = str(Path(path).expanduser().resolve())
+            except (OSError, RuntimeError):  # a name too long, a symlink loop: never linked
+                return None
         for row in self._rows():
             if row.path == canonical and row.parent_id is None:
                 return row.dataset_id
@@ -444,6 +451,27 @@ class DatasetCatalog:
             return _view_of(linked)
         finally:
             self._lock.release()
+
+
+def _resolve_for_link(path: str | Path) -> DatasetPath:
+    """:func:`resolve_dataset_path` with every refusal typed (a directory, a name too long ...)."""
+    try:
+        return resolve_dataset_path(path)
+    except (OSError, ValueError, RuntimeError, NotFound) as exc:
+        try:
+            is_dir = Path(path).expanduser().is_dir()
+        except (OSError, ValueError):
+            is_dir = False
+        if is_dir:
+            raise InvalidArgument(
+                f"{str(path)!r} is a directory: link a recording file "
+                "(<dir>/<base>.xdat, .rhd, .nsX, .nwb or structure.oebin)"
+            ) from None
+        if isinstance(exc, RadiensError):
+            raise
+        if isinstance(exc, OSError):
+            raise os_error_to_typed(exc, f"link {str(path)!r}") from None
+        raise InvalidArgument(f"cannot link {str(path)!r}: {exc}") from None  # symlink loop
 
 
 def _view_of(linked: LinkedDataset) -> SignalView:

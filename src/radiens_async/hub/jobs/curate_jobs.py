@@ -38,6 +38,7 @@ from radiens_async.hub.jobs.dsp_ops import BASE_NAMES, DspOp, plan_for
 from radiens_async.hub.jobs.export_description import describe_job_target
 from radiens_async.hub.jobs.file_pipeline import DspPlan, run_xdat_pipeline
 from radiens_async.hub.jobs.job_runner import DONE, JobContext, JobRecord, JobRunner
+from radiens_async.models.argument_checks import check_name_length, os_error_to_typed
 from radiens_async.models.dataset_metadata import DatasetMetadata
 from radiens_async.utils.enums import RadiensFileType
 
@@ -92,13 +93,16 @@ def _open_source(source: str) -> XdatMetadata:
             f"source {source} is {kind.name}, not XDAT: Curate operations read XDAT file sets"
         )
     paths = xdat_paths(path)
-    if not paths.json.exists():
-        raise NotFound(f"source {source} not found (no {paths.json})")
+    check_name_length("source_path", paths.timestamp.name)
     try:
+        if not paths.json.exists():
+            raise NotFound(f"source {source} not found (no {paths.json})")
         with XdatReader(path) as reader:
             return reader.metadata
     except FormatError as exc:
         raise InvalidArgument(f"source {source} is not a readable XDAT file set: {exc}") from None
+    except OSError as exc:
+        raise os_error_to_typed(exc, f"read the source {source}") from None
 
 
 def _plain_base(base: Path) -> Path:
@@ -108,15 +112,19 @@ def _plain_base(base: Path) -> Path:
 
 
 def _check_target(outputs: list[Path], source: Path, force: bool) -> None:
+    for output in outputs:  # before any disk access: ENAMETOOLONG names neither path nor cause
+        check_name_length("target_path", output.name)
     directory = outputs[0].parent
-    if not directory.is_dir():
-        raise NotFound(f"target directory {directory} does not exist")
-    if any(p.resolve() == q.resolve() for p in outputs for q in xdat_paths(source)):
-        raise InvalidArgument("source and target files are the same")
-    if not force:
-        taken = existing_outputs(outputs)
-        if taken:
-            raise AlreadyExists(f"target {taken[0]} already exists (use force=True to replace it)")
+    try:
+        if not directory.is_dir():
+            raise NotFound(f"target directory {directory} does not exist")
+        if any(p.resolve() == q.resolve() for p in outputs for q in xdat_paths(source)):
+            raise InvalidArgument("source and target files are the same")
+        taken = [] if force else existing_outputs(outputs)
+    except OSError as exc:
+        raise os_error_to_typed(exc, f"write the target {outputs[0]}") from None
+    if taken:
+        raise AlreadyExists(f"target {taken[0]} already exists (use force=True to replace it)")
 
 
 class CurateJobs:

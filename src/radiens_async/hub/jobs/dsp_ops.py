@@ -104,6 +104,12 @@ class CommonAverage:
     pass
 
 
+MAX_DECIMATION_FACTOR = 10_000
+"""Largest factor the order-8 Chebyshev anti-alias filter is designed accurately for: its poles
+come within 2e-5 of the unit circle there; near 1e8 the design breaks (DC gain off, singular
+initial conditions)."""
+
+
 @dataclass(frozen=True)
 class Decimate:
     factor: int
@@ -198,8 +204,31 @@ def _transform_for(op: DspOp, md: XdatMetadata) -> ChunkTransform | None:
             raise InvalidArgument("the file has no amplifier channels to re-reference")
         return CommonAverageReference(amp)
     if isinstance(op, Decimate):
+        _check_decimation(op.factor)
         return SosFilter(anti_alias_sos(op.factor), analog)
     return None
+
+
+def _check_decimation(factor: object) -> None:
+    """Refuse a factor the anti-alias filter cannot be designed for."""
+    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
+        raise InvalidArgument(f"decimation factor must be an integer >= 2, got {factor!r}")
+    if factor > MAX_DECIMATION_FACTOR:
+        raise InvalidArgument(
+            f"decimation factor must be in [2, {MAX_DECIMATION_FACTOR}] (the anti-alias "
+            f"filter's design limit), got {factor}"
+        )
+
+
+def _check_decimated_length(factor: int, n_samples: int, fs: float) -> None:
+    """Refuse a factor that leaves the target fewer than 2 samples."""
+    most = n_samples // 2
+    if factor > most:
+        raise InvalidArgument(
+            f"decimation factor {factor} leaves fewer than 2 of the source's {n_samples} "
+            f"samples ({n_samples / fs:g} s at {fs:g} Hz)"
+            + (f"; use at most {most}" if most >= 2 else "")
+        )
 
 
 def plan_for(op: DspOp, md: XdatMetadata) -> DspPlan:
@@ -220,7 +249,8 @@ def plan_for(op: DspOp, md: XdatMetadata) -> DspPlan:
     ------
     InvalidArgument
         If a frequency is not in ``(0, fs/2)``, a band is reversed, a bandwidth is not
-        positive, the decimation factor is not an int >= 2, a slice is reversed or outside the
+        positive, the decimation factor is not an int in ``[2, MAX_DECIMATION_FACTOR]`` or leaves
+        the target under 2 samples, a slice is reversed or outside the
         file, a channel index is unknown, or the samples are too few for the filter.
 
     Examples
@@ -246,7 +276,8 @@ def plan_for(op: DspOp, md: XdatMetadata) -> DspPlan:
             f"{transform.min_samples}"
         )
     if isinstance(op, Decimate):
-        factor = int(op.factor)  # >= 2 (checked by its filter design); the file is not empty
+        factor = int(op.factor)  # in [2, MAX_DECIMATION_FACTOR] (checked with its filter)
+        _check_decimated_length(factor, i1 - i0, md.fs)
     first = md.timestamp_range[0] + i0
     out_first = first if factor == 1 else round(first / factor)
     return DspPlan(

@@ -202,27 +202,30 @@ class Pcache1Service(HealthcheckCalls, allegoserver_pb2_grpc.Pcache1Servicer):
                 f"one reply holds at most {MAX_SNAPSHOT_BYTES >> 20} MiB: ask for a shorter "
                 "range or fewer channels"
             )
-        if n_bytes > INLINE_READ_BYTES:
-            window = await asyncio.to_thread(_read, device, cache, span, rows, apply_stage2)
-        else:
+        group_bytes = signal_group_bytes(device)
+
+        def build() -> bytes:
             window = _read(device, cache, span, rows, apply_stage2)
-        if window.n_samples == 0:
-            raise FailedPrecondition(
-                "the live cache moved past the requested window while it was read; "
-                "ask for a more recent window"
+            if window.n_samples == 0:
+                raise FailedPrecondition(
+                    "the live cache moved past the requested window while it was read; "
+                    "ask for a more recent window"
+                )
+            matrices = []
+            offset = 0
+            for _stype, name, r in picks:
+                matrices.append((name, window.data[offset : offset + r.size]))
+                offset += r.size
+            # written in the wire format: the samples copied once (hd_snapshot_wire)
+            return encode_hd_snapshot2(
+                LIVE_SIGNAL_GROUP_ID,
+                group_bytes,
+                time_range(window.first_sample, window.stop_sample, fs),
+                matrices,
             )
-        matrices = []
-        offset = 0
-        for _stype, name, r in picks:
-            matrices.append((name, window.data[offset : offset + r.size]))
-            offset += r.size
-        # written in the wire format: the samples copied once (hd_snapshot_wire)
-        return encode_hd_snapshot2(
-            LIVE_SIGNAL_GROUP_ID,
-            signal_group_bytes(device),
-            time_range(window.first_sample, window.stop_sample, fs),
-            matrices,
-        )
+
+        # a big window is read and encoded (two copies of up to MAX_SNAPSHOT_BYTES) off the loop
+        return await asyncio.to_thread(build) if n_bytes > INLINE_READ_BYTES else build()
 
     @unary
     async def GetSignals(
@@ -235,15 +238,20 @@ class Pcache1Service(HealthcheckCalls, allegoserver_pb2_grpc.Pcache1Servicer):
         component = request.params.componentID
         self._components.add(component)
         cap = max(1, MAX_RAW_SIGNALS_BYTES // (4 * device.layout.n_channels))
-        window = device.get_signals(component, cap)
-        fs = device.fs
-        t0, t1 = window.first_sample, window.stop_sample
-        return common_pb2.RawSignals(
-            shape=list(window.data.shape),
-            timeRange=[t0 / fs, t1 / fs],
-            data=window.data.tobytes(),
-            tR=time_range(t0, t1, fs),
-        )
+
+        def build() -> common_pb2.RawSignals:
+            window = device.get_signals(component, cap)
+            fs = device.fs
+            t0, t1 = window.first_sample, window.stop_sample
+            return common_pb2.RawSignals(
+                shape=list(window.data.shape),
+                timeRange=[t0 / fs, t1 / fs],
+                data=window.data.tobytes(),
+                tR=time_range(t0, t1, fs),
+            )
+
+        # up to MAX_RAW_SIGNALS_BYTES copied twice (cache, reply): off the event loop
+        return await asyncio.to_thread(build)
 
     @unary
     async def SetTimeRangeToHead(

@@ -10,7 +10,7 @@ import grpc
 import numpy as np
 
 from radiens_async._generated.radiens.v1 import allego_pb2, allego_pb2_grpc, common_pb2
-from radiens_async.errors import FailedPrecondition, InvalidArgument
+from radiens_async.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from radiens_async.hub.daq import sensors_catalog
 from radiens_async.hub.daq.allego_device import AllegoDevice
 from radiens_async.hub.daq.channel_layout import ChannelLayout
@@ -35,6 +35,13 @@ MAX_SIGNALS_BYTES = 256 << 20  # get_signals replies above this continue on the 
 WAKE_TIMEOUT_S = 0.25
 READ_AHEAD_CHUNKS = 2  # chunks encoded ahead of the one being sent
 RECORDER_CLOSE_TIMEOUT_S = 60.0  # a slow disk may still hold queued blocks
+#: Longest ground-truth range one GetGroundTruth call covers, in seconds of stream time. The
+#: trains are computed block by block (~6 ms per second at 1024 channels, in a worker thread);
+#: a longer range is asked for in pieces.
+MAX_GROUND_TRUTH_S = 300.0
+#: Largest chunk a StreamSignals client may ask for (max_chunk_samples x channels x 4 bytes);
+#: chunks are cut and encoded on the event loop, so they stay small.
+MAX_STREAM_CHUNK_BYTES = 16 << 20
 
 
 def _block(window: CacheWindow, fs: float) -> common_pb2.SampleBlock:
@@ -240,17 +247,22 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
     @unary
     async def GetSignals(
         self, request: allego_pb2.GetSignalsRequest, context: grpc.aio.ServicerContext
-    ) -> allego_pb2.SignalsReply:
+    ) -> bytes:
+        """The reply in wire format (registered pre-encoded in server.py): up to
+        MAX_SIGNALS_BYTES read, built and serialized in a worker thread, never on the loop."""
         if request.max_samples < 0:
             raise InvalidArgument(f"max_samples must be >= 0, got {request.max_samples}")
         cap = MAX_SIGNALS_BYTES // (4 * self.device.layout.n_channels)
         limit = min(request.max_samples, cap) if request.max_samples else cap
-        window = self.device.get_signals(request.component_id, limit)
+        return await asyncio.to_thread(self._signals_reply, request.component_id, limit)
+
+    def _signals_reply(self, component_id: str, limit: int) -> bytes:
+        window = self.device.get_signals(component_id, limit)
         return allego_pb2.SignalsReply(
             block=_block(window, self.device.fs),
             missed_samples=window.missed,
             stream_epoch=self.device.epoch,
-        )
+        ).SerializeToString()
 
     @server_stream
     async def StreamSignals(
@@ -275,11 +287,25 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
                 f"max_chunk_samples must be >= 0, got {request.max_chunk_samples}"
             )
         n_rows = cache.n_channels if rows is None else len(rows)
+        chunk_cap = max(1, MAX_STREAM_CHUNK_BYTES // (4 * n_rows))
+        if request.max_chunk_samples > chunk_cap:
+            raise ResourceExhausted(
+                f"max_chunk_samples={request.max_chunk_samples} x {n_rows} channels exceeds "
+                f"MAX_STREAM_CHUNK_BYTES ({MAX_STREAM_CHUNK_BYTES >> 20} MiB per chunk): ask "
+                f"for at most {chunk_cap} samples per chunk, fewer channels, or 0 (the default)"
+            )
         max_chunk = request.max_chunk_samples or max(1, MAX_CHUNK_BYTES // (4 * n_rows))
         which = request.WhichOneof("start")
         if which == "from_sample":
             if request.from_sample < 0:
                 raise InvalidArgument(f"from_sample must be >= 0, got {request.from_sample}")
+            head = cache.head
+            if request.from_sample > head + cache.capacity:
+                raise InvalidArgument(
+                    f"from_sample={request.from_sample} is more than the cache length "
+                    f"({cache.capacity} samples) ahead of the head ({head}): start at most at "
+                    f"sample {head + cache.capacity}, or stream from the head"
+                )
             cursor = request.from_sample
         elif which == "from_oldest":
             cursor = cache.oldest
@@ -327,14 +353,28 @@ class AllegoService(allego_pb2_grpc.AllegoServicer):
     async def GetGroundTruth(
         self, request: allego_pb2.GroundTruthRequest, context: grpc.aio.ServicerContext
     ) -> allego_pb2.GroundTruthReply:
-        sim = self.device.simulator
         head = self.device.cache.head if self.device.cache is not None else 0
+        start = request.start_sample
         stop = request.stop_sample if request.stop_sample > 0 else head
-        if request.start_sample < 0 or stop < request.start_sample:
+        if start < 0 or stop < start:
             raise InvalidArgument(
-                f"invalid sample range [{request.start_sample}, {stop}): need 0 <= start <= stop"
+                f"invalid sample range [{start}, {stop}): need 0 <= start <= stop"
             )
-        truth = sim.ground_truth(request.start_sample, stop)
+        fs = self.device.fs
+        max_samples = max(1, int(MAX_GROUND_TRUTH_S * fs))
+        if stop - start > max_samples:
+            raise ResourceExhausted(
+                f"ground-truth range [{start}, {stop}) spans {stop - start} samples; one call "
+                f"covers at most MAX_GROUND_TRUTH_S = {MAX_GROUND_TRUTH_S:g} s ({max_samples} "
+                f"samples at {fs:g} Hz): ask for the range in pieces"
+            )
+        # the trains are computed block by block and the reply holds one entry per spike:
+        # both off the event loop
+        return await asyncio.to_thread(self._ground_truth_reply, start, stop)
+
+    def _ground_truth_reply(self, start: int, stop: int) -> allego_pb2.GroundTruthReply:
+        sim = self.device.simulator
+        truth = sim.ground_truth(start, stop)
         return allego_pb2.GroundTruthReply(
             sample_index=truth["sample_index"].tolist(),
             unit_id=truth["unit_id"].tolist(),

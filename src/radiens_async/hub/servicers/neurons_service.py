@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -350,27 +351,34 @@ class NeuronsService(neurons_pb2_grpc.NeuronsServicer):
             raise InvalidArgument(f"start_sample must be >= 0, got {request.start_sample}")
         head = self.device.cache.head if self.device.cache is not None else 0
         stop = request.stop_sample if request.stop_sample > 0 else head + 1
-        batch = self.engine.rasters(request.start_sample, stop)
-        fs = self.device.fs
-        ts = batch.sample_index
-        return neurons_pb2.RasterReply(
-            time_range=self._time_range(),
-            timestamp_range=[int(ts[0]), int(ts[-1])] if ts.size else [0, 0],
-            ntv_chan_idx=batch.channel.tolist(),
-            timestamps=ts.tolist(),
-            labels=batch.label.tolist(),
-            gpio_data=b"",
-            gpio_rows=0,
-            gpio_cols=0,
-            fs=fs,
-        )
+        start, time_range, fs = request.start_sample, self._time_range(), self.device.fs
+
+        def build() -> neurons_pb2.RasterReply:
+            batch = self.engine.rasters(start, stop)
+            ts = batch.sample_index
+            return neurons_pb2.RasterReply(
+                time_range=time_range,
+                timestamp_range=[int(ts[0]), int(ts[-1])] if ts.size else [0, 0],
+                ntv_chan_idx=batch.channel.tolist(),
+                timestamps=ts.tolist(),
+                labels=batch.label.tolist(),
+                gpio_data=b"",
+                gpio_rows=0,
+                gpio_cols=0,
+                fs=fs,
+            )
+
+        # every spike of the cache may be asked for: gathered and listed off the event loop
+        return await asyncio.to_thread(build)
 
     @unary
     async def GetRecentSpikes(
         self, request: neurons_pb2.RecentSpikesRequest, context: grpc.aio.ServicerContext
     ) -> neurons_pb2.RecentSpikesReply:
-        if not request.time_wdw_sec > 0:
-            raise InvalidArgument(f"time_wdw_sec must be > 0, got {request.time_wdw_sec}")
+        if not (math.isfinite(request.time_wdw_sec) and request.time_wdw_sec > 0):
+            raise InvalidArgument(
+                f"time_wdw_sec must be a finite number of seconds > 0, got {request.time_wdw_sec}"
+            )
         if request.max_spikes_per_chan < 1:
             raise InvalidArgument(
                 f"max_spikes_per_chan must be >= 1, got {request.max_spikes_per_chan}"
@@ -379,13 +387,19 @@ class NeuronsService(neurons_pb2_grpc.NeuronsServicer):
         fs = self.device.fs
         head = self.device.cache.head if self.device.cache is not None else 0
         since = max(0, head - round(request.time_wdw_sec * fs))
-        batch = self.engine.recent(since, channels, request.max_spikes_per_chan)
         n_channels = self.device.spike_engine_rows if channels is None else len(channels)
-        return neurons_pb2.RecentSpikesReply(
-            spikes=_spike_arrays(batch, self.engine.pre_pts, fs),
-            envelope_time_range=[since / fs, head / fs],
-            num_channels=n_channels,
-        )
+        per_channel = request.max_spikes_per_chan
+
+        def build() -> neurons_pb2.RecentSpikesReply:
+            batch = self.engine.recent(since, channels, per_channel)
+            return neurons_pb2.RecentSpikesReply(
+                spikes=_spike_arrays(batch, self.engine.pre_pts, fs),
+                envelope_time_range=[since / fs, head / fs],
+                num_channels=n_channels,
+            )
+
+        # waveforms of up to max_spikes_per_chan spikes per channel: built off the event loop
+        return await asyncio.to_thread(build)
 
     @unary
     async def ConvertKilosortOutput(
